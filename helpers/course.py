@@ -1,0 +1,42 @@
+"""The course map, with each notebook's measured run time from the latest benchmark."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results.json"
+
+COURSE = [
+    ("00", "start_here", "Start here", "the course map; a 1-unit RNN you can steer"),
+    ("01", "one_step", "One step", "the seed's DAG h1 = tanh(W1x+b1), o = tanh(W2h1+b2), y = softmax(o)"),
+    ("02", "recurrence", "Recurrence", "h_t = f(h_{t-1}, x_t; θ), the unrolled graph, shared θ"),
+    ("03", "bptt", "Backprop through time", "gradients along the unrolled graph; vanishing and exploding"),
+    ("04", "memory_and_gates", "Memory and gates", "Markovization, gated units (GRU/LSTM), RNN vs CNN"),
+    ("05", "generating_sequences", "Generating sequences", "a character-level model of real surnames"),
+    ("06", "vector_to_sequence", "Vector to sequence", "one vector in, a caption out"),
+    ("07", "sequence_to_sequence", "Sequence to sequence", "encoder, context C, decoder; attention"),
+    ("08", "bidirectional", "Bidirectional", "forward state h, backward state g"),
+    ("09", "batches_of_unequal_length", "Batches of unequal length", "padding, masks, packing"),
+]
+
+
+def measured_times(path: Path = RESULTS) -> dict[str, float]:
+    """Median run time in seconds per notebook file name, from bench/results.json (if any)."""
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text())
+    return {name: nb["median_s"] for name, nb in data.get("notebooks", {}).items()}
+
+
+def course_map(notebooks_dir: Path | None = None) -> str:
+    """The course as a Markdown table: notebook, idea, measured time (— if not yet measured)."""
+    notebooks_dir = notebooks_dir or RESULTS.parents[1] / "notebooks"
+    times = measured_times()
+    lines = ["| # | notebook | idea | runs in |", "|---|---|---|---|"]
+    for num, slug, title, idea in COURSE:
+        name = f"{num}_{slug}.ipynb"
+        here = (notebooks_dir / name).exists()
+        link = f"[{title}]({name})" if here else f"{title} *(coming)*"
+        t = f"{times[name]:.0f} s" if name in times else "—"
+        lines.append(f"| {num} | {link} | {idea} | {t} |")
+    return "\n".join(lines)

@@ -1,0 +1,141 @@
+"""Live figures: a matplotlib figure drawn once, shown as a PNG in a widget, redrawn in place.
+
+Every widget in the course is three pieces: a pure ``compute`` (arrays in, arrays out),
+a ``draw`` that updates the artists of one figure, and a thin wiring class built on
+:class:`LiveFigure` that owns the controls. The figure is a ``matplotlib.figure.Figure``
+(not pyplot), so the inline backend never shows a second copy of it.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import time
+
+import ipywidgets as widgets
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+
+def new_figure(width: float, height: float, **kwargs) -> Figure:
+    """A figure with an Agg canvas that belongs to no pyplot state (never auto-displayed)."""
+    fig = Figure(figsize=(width, height), **kwargs)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def canvas_png(canvas: FigureCanvasAgg) -> bytes:
+    """PNG bytes of what is on an Agg canvas now (no redraw)."""
+    img = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buf = io.BytesIO()
+    img.save(buf, format="png", compress_level=1)
+    return buf.getvalue()
+
+
+def figure_png(fig: Figure, dpi: int = 80) -> bytes:
+    """Render a figure to PNG bytes (fast zlib level: the image is redrawn often)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+    return buf.getvalue()
+
+
+def static_html(png: bytes, caption: str) -> str:
+    """A collapsed <details> block holding a PNG, for readers without a kernel."""
+    data = base64.b64encode(png).decode("ascii")
+    return (f"<details><summary>{html.escape(caption)}</summary>"
+            f'<img src="data:image/png;base64,{data}"/></details>')
+
+
+class LiveFigure:
+    """Base of every course widget: controls + one figure shown as an updating image.
+
+    Subclasses build ``self.fig`` and its artists once, create ``self.controls`` (a dict
+    of ipywidgets) and implement ``refresh()``, which reads the controls, computes, and
+    updates the artists (or calls ``self.say`` with a message for bad input).
+    """
+
+    def __init__(self):
+        self._dynamic: list = []   # artists redrawn on every update (blitted)
+        self._background = None    # the rest of the figure, drawn once
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.message = widgets.HTML(value="")
+        self.latencies_ms: list[float] = []  # one entry per update, for the benchmark
+        self.controls: dict[str, widgets.Widget] = {}
+
+    # -- wiring -----------------------------------------------------------------
+    def connect(self) -> None:
+        """Call ``update`` whenever any control's value changes."""
+        for control in self.controls.values():
+            if hasattr(control, "value") and not isinstance(control, widgets.Button):
+                control.observe(self._on_change, names="value")
+
+    def _on_change(self, _change=None) -> None:
+        self.update()
+
+    def update(self) -> None:
+        """Recompute and redraw; record the time from the new value to the new image."""
+        start = time.perf_counter()
+        self.say("")
+        try:
+            self.refresh()
+        except InputError as err:  # bad input is answered, never a traceback
+            self.say(str(err))
+        self.image.value = self.render()
+        self.latencies_ms.append(1000 * (time.perf_counter() - start))
+
+    # -- drawing ----------------------------------------------------------------
+    def animate(self, *artists) -> None:
+        """Mark artists as dynamic: only these are redrawn on an update (blitting)."""
+        for a in artists:
+            a.set_animated(True)
+            self._dynamic.append(a)
+
+    def invalidate(self) -> None:
+        """The static part changed (limits, labels): redraw it fully on the next render."""
+        self._background = None
+
+    def render(self) -> bytes:
+        """Draw the figure (static part from cache) and return it as PNG bytes."""
+        canvas = self.fig.canvas
+        if self._background is None:
+            canvas.draw()  # everything but the animated artists
+            self._background = canvas.copy_from_bbox(self.fig.bbox)
+        else:
+            canvas.restore_region(self._background)
+        for artist in self._dynamic:
+            if artist.get_visible():
+                self.fig.draw_artist(artist)
+        return canvas_png(canvas)
+
+    def say(self, text: str) -> None:
+        """Show a short message under the controls (empty string clears it)."""
+        self.message.value = (f'<span style="color:#b45309">&#9888; {html.escape(text)}</span>'
+                              if text else "")
+
+    def refresh(self) -> None:  # pragma: no cover - every subclass implements it
+        raise NotImplementedError
+
+    # -- layout -----------------------------------------------------------------
+    def layout(self) -> widgets.Widget:
+        """Controls above, message, then the image."""
+        controls = [c for c in self.controls.values()]
+        return widgets.VBox([widgets.HBox(controls, layout=widgets.Layout(flex_flow="row wrap")),
+                             self.message, self.image])
+
+    def show(self, static: bool = True):
+        """Display the widget once; add a static picture of this state for readers without a kernel."""
+        from IPython.display import HTML, display
+
+        if not self.image.value:
+            self.update()
+        self.box = self.layout()
+        display(self.box)
+        if static:
+            display(HTML(static_html(self.image.value,
+                                     "Static picture of this widget (for reading without a kernel)")))
+        return None
+
+
+class InputError(ValueError):
+    """Bad input to a widget: its message is shown in the widget."""

@@ -1,0 +1,144 @@
+"""Small training loops with a progress bar and a live loss curve (numpy and torch)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .live import figure_png, new_figure
+
+
+class LossCurve:
+    """A loss-vs-step plot shown once and redrawn in place while training runs."""
+
+    def __init__(self, title: str = "training loss", ylabel: str = "loss"):
+        import ipywidgets as widgets
+
+        self.fig = new_figure(5.0, 2.4)
+        self.ax = self.fig.add_subplot()
+        self.ax.set(xlabel="step", ylabel=ylabel, title=title)
+        self.ax.grid(alpha=0.3)
+        (self.line,) = self.ax.plot([], [], color="#2563eb", lw=1.5)
+        (self.val_line,) = self.ax.plot([], [], "o-", color="#dc2626", lw=1, ms=3, label="held-out")
+        self.image = widgets.Image(format="png")
+        self.steps, self.losses, self.val_steps, self.val_losses = [], [], [], []
+
+    def add(self, step: int, loss: float, val: float | None = None) -> None:
+        """Record a point (and optionally a held-out point)."""
+        self.steps.append(step)
+        self.losses.append(loss)
+        if val is not None:
+            self.val_steps.append(step)
+            self.val_losses.append(val)
+
+    def redraw(self) -> None:
+        """Update the line data and the image."""
+        self.line.set_data(self.steps, self.losses)
+        if self.val_steps:
+            self.val_line.set_data(self.val_steps, self.val_losses)
+            self.ax.legend(["train", "held-out"], loc="upper right", fontsize=8)
+        self.ax.relim()
+        self.ax.autoscale_view()
+        self.image.value = figure_png(self.fig, dpi=72)
+
+
+def _progress(total: int, desc: str, live: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, disable=not live, leave=True)
+
+
+def _show(curve: LossCurve | None) -> None:
+    if curve is not None:
+        from IPython.display import display
+
+        display(curve.image)
+
+
+class Adam:
+    """Adam for a dict of numpy arrays (updated in place)."""
+
+    def __init__(self, params: dict, lr: float = 1e-2, betas=(0.9, 0.999), eps: float = 1e-8):
+        self.params, self.lr, self.betas, self.eps, self.t = params, lr, betas, eps, 0
+        self.m = {k: np.zeros_like(v) for k, v in params.items()}
+        self.v = {k: np.zeros_like(v) for k, v in params.items()}
+
+    def step(self, grads: dict) -> None:
+        """One update from grads."""
+        self.t += 1
+        b1, b2 = self.betas
+        for k, g in grads.items():
+            self.m[k] = b1 * self.m[k] + (1 - b1) * g
+            self.v[k] = b2 * self.v[k] + (1 - b2) * g * g
+            m_hat = self.m[k] / (1 - b1**self.t)
+            v_hat = self.v[k] / (1 - b2**self.t)
+            self.params[k] -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+def fit_numpy(loss_and_grads, params: dict, steps: int, lr: float = 1e-2, every: int = 10,
+              live: bool = True, desc: str = "training", validate=None) -> dict:
+    """Train numpy params with Adam: loss_and_grads(params) -> (loss, grads).
+
+    Shows a progress bar and a live loss curve when live; returns the loss history.
+    validate(params) -> held-out loss, drawn every `every` steps if given.
+    """
+    opt = Adam(params, lr)
+    curve = LossCurve() if live else None
+    _show(curve)
+    history = {"step": [], "loss": [], "val": []}
+    with _progress(steps, desc, live) as bar:
+        for step in range(1, steps + 1):
+            loss, grads = loss_and_grads(params)
+            opt.step(grads)
+            history["step"].append(step)
+            history["loss"].append(loss)
+            if step % every == 0 or step == steps:
+                val = validate(params) if validate else None
+                if val is not None:
+                    history["val"].append((step, val))
+                if curve:
+                    curve.add(step, loss, val)
+                    curve.redraw()
+                bar.set_postfix(loss=f"{loss:.3f}")
+            bar.update(1)
+    if curve:  # the final curve, after the last point
+        curve.redraw()
+    return history
+
+
+def fit_torch(model, batch_loss, steps: int, lr: float = 1e-2, every: int = 20, live: bool = True,
+              desc: str = "training", validate=None, clip: float | None = None) -> dict:
+    """Train a torch model with Adam: batch_loss(model, step) -> scalar loss tensor.
+
+    Same progress bar and live curve as fit_numpy; validate(model) -> float, optional.
+    """
+    import torch
+
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    curve = LossCurve() if live else None
+    _show(curve)
+    history = {"step": [], "loss": [], "val": []}
+    with _progress(steps, desc, live) as bar:
+        for step in range(1, steps + 1):
+            model.train()
+            loss = batch_loss(model, step)
+            opt.zero_grad()
+            loss.backward()
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            opt.step()
+            value = float(loss.detach())
+            history["step"].append(step)
+            history["loss"].append(value)
+            if step % every == 0 or step == steps:
+                val = None
+                if validate is not None:
+                    model.eval()
+                    with torch.no_grad():
+                        val = float(validate(model))
+                    history["val"].append((step, val))
+                if curve:
+                    curve.add(step, value, val)
+                    curve.redraw()
+                bar.set_postfix(loss=f"{value:.3f}")
+            bar.update(1)
+    model.eval()
+    return history
