@@ -1,0 +1,329 @@
+"""Notebook 06: a tiny CNN turns a picture into one vector v; a GRU decoder turns v into words.
+
+Two ways to give the decoder the vector (both built here, `mode` picks one):
+
+    mode "h0"     h_0 = tanh(W_vh v + b_vh),  x_t = embed(w_{t-1})            (v seen once)
+    mode "input"  h_0 = 0,                    x_t = [embed(w_{t-1}); v]       (v seen at every step)
+
+Then, at every step, h_t = GRU(x_t, h_{t-1}) and y_t = softmax(W_hy h_t + b_y). Training
+uses teacher forcing (the true previous word is fed in); decoding feeds back the model's
+own choice, through helpers.decoding (greedy and beam search). The decoder step also
+exists in numpy, forward and backward, checked against torch in tests/test_captioning.py.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import decoding, scenes
+from .checks import Verdict, compare
+
+MODES = ("h0", "input")
+MAX_LEN = scenes.MAX_WORDS + 1        # decoding stops at <eos> or after this many words
+
+
+# -- torch model -------------------------------------------------------------------
+STAGE = [1 * 3 + 0, 1 * 3 + 1, 1 * 3 + 2, 0 * 3 + 1, 2 * 3 + 1]   # grid cells left, centre, right, top, bottom
+
+
+def cell_patches(x):
+    """Cut pictures (B, C, S, S) into the 5 stage cells: (B * 5, C, S/3, S/3)."""
+    B, C, S = x.shape[0], x.shape[1], x.shape[-1]
+    c = S // 3
+    p = x.reshape(B, C, 3, c, 3, c).permute(0, 2, 4, 1, 3, 5).reshape(B, 9, C, c, c)
+    return p[:, STAGE].reshape(B * len(STAGE), C, c, c)
+
+
+def make_model(K: int = 16, E: int = 16, H: int = 96, mode: str = "input", seed: int = 0, dtype=None,
+               C: tuple = (8, 16), streams: bool = True, Kc: int = 6):
+    """Encoder (a small CNN on each stage cell: picture -> v, K numbers per cell) and GRU decoder.
+
+    With streams, a cell's K numbers are Kc from a colour stream (a per-pixel layer, then the
+    max over the cell) and K - Kc from a form stream (two 3x3 conv layers on the grey picture,
+    colour-blind, then the max over the cell). Without, one CNN sees the RGB cell.
+    """
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    V, D = len(scenes.WORDS), len(STAGE) * K
+
+    class Captioner(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mode, self.D, self.E, self.H, self.K, self.Kc, self.streams = mode, D, E, H, K, Kc, streams
+            Kf = K - Kc if streams else K
+            self.conv1 = nn.Conv2d(1 if streams else 3, C[0], 3, padding=1)  # form stream
+            self.conv2 = nn.Conv2d(C[0], C[1], 3, padding=1)
+            self.form_out = nn.Linear(C[1], Kf)
+            if streams:
+                self.colour_in = nn.Linear(3, 8)                            # colour stream, per pixel
+                self.colour_out = nn.Linear(8, Kc)
+            self.emb = nn.Embedding(V, E)
+            self.init = nn.Linear(D, H)                                     # used by mode "h0"
+            self.gru = nn.GRU(E + (D if mode == "input" else 0), H, batch_first=True)
+            self.out = nn.Linear(H, V)
+
+        def form(self, x):
+            """Cells (N, 1 or 3, 12, 12) -> form code (N, Kf)."""
+            h = F.max_pool2d(torch.relu(self.conv1(x)), 2)                 # (N, C0, 6, 6)
+            h = torch.relu(self.conv2(h)).amax((2, 3))                      # (N, C1): max over the cell
+            return self.form_out(h)
+
+        def colour(self, x):
+            """Cells (N, 3, 12, 12) -> colour code (N, Kc): a per-pixel layer, max over the cell."""
+            h = torch.relu(self.colour_in(x.flatten(2).transpose(1, 2)))    # (N, 144, 8)
+            return self.colour_out(h.amax(1))
+
+        def encode(self, images):
+            """Pictures (B, 3, S, S) -> vectors v (B, D): K numbers for each of the 5 stage cells."""
+            x = cell_patches((images - 0.1) * 4)                            # (B*5, 3, 12, 12), background near 0
+            if streams:
+                code = torch.cat([self.colour(x), self.form(x.amax(1, keepdim=True))], 1)
+            else:
+                code = self.form(x)                                         # (B*5, K)
+            return code.reshape(images.shape[0], D)
+
+        def h0(self, v):
+            """The decoder's first state from v: (1, B, H)."""
+            if self.mode == "h0":
+                return torch.tanh(self.init(v))[None]
+            return torch.zeros(1, v.shape[0], self.H, dtype=v.dtype)
+
+        def forward(self, images, inputs):
+            """Teacher forcing: scores o (B, T, V) for the next word after each input word (B, T)."""
+            v = self.encode(images)                                         # (B, D)
+            x = self.emb(inputs)                                            # (B, T, E)
+            if self.mode == "input":
+                x = torch.cat([x, v[:, None].expand(-1, x.shape[1], -1)], dim=-1)   # (B, T, E + D)
+            hs, _ = self.gru(x, self.h0(v))                                 # (B, T, H)
+            return self.out(hs)
+
+    torch.manual_seed(seed)
+    model = Captioner()
+    return model.to(dtype) if dtype is not None else model
+
+
+def batch_loss(model, images, ids):
+    """Teacher forcing: mean cross-entropy of each next word given the true words before it."""
+    import torch
+    import torch.nn.functional as F
+
+    ids = torch.as_tensor(ids)                                              # (B, T + 1) <bos> ... <eos> <pad>...
+    o = model(torch.as_tensor(images), ids[:, :-1])                        # (B, T, V)
+    return F.cross_entropy(o.reshape(-1, o.shape[-1]), ids[:, 1:].reshape(-1),
+                           ignore_index=scenes.INDEX[scenes.PAD])
+
+
+def train(model, data: dict, steps: int = 800, batch: int = 32, lr: float = 1e-2, seed: int = 0,
+          live: bool = True, validate=None, every: int = 50) -> dict:
+    """Teacher-forced training on random mini-batches of data (images, ids) with fit_torch.
+
+    The learning rate falls linearly from lr to 0 over the steps: an optimizer hook sets it
+    before each Adam step of this model (fit_torch itself keeps lr fixed).
+    """
+    import torch
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    from .training import fit_torch
+
+    images, ids = torch.as_tensor(data["images"]), data["ids"]
+    if images.ndim != 4 or images.shape[1:] != (3, scenes.SIZE, scenes.SIZE):
+        raise ValueError(f"images must have shape (N, 3, {scenes.SIZE}, {scenes.SIZE}), got {tuple(images.shape)}")
+    rng, first, done = np.random.default_rng(seed), next(model.parameters()), [0]
+
+    def loss(m, step):
+        idx = rng.integers(len(images), size=batch)
+        T = int((ids[idx] != scenes.INDEX[scenes.PAD]).sum(1).max())       # drop all-padding columns
+        return batch_loss(m, images[idx], ids[idx, :T])
+
+    def decay(opt, args, kwargs):
+        if opt.param_groups[0]["params"][0] is first:                     # only this model's optimizer
+            for g in opt.param_groups:
+                g["lr"] = lr * (1 - done[0] / steps)
+            done[0] += 1
+
+    handle = register_optimizer_step_pre_hook(decay)
+    try:
+        return fit_torch(model, loss, steps, lr=lr, live=live, every=every, validate=validate,
+                         desc="captioner", clip=1.0)
+    finally:
+        handle.remove()
+
+
+def teacher_forced_accuracy(model, data: dict) -> float:
+    """Share of words right when every previous word given is the true one (no free running)."""
+    import torch
+
+    ids = torch.as_tensor(data["ids"])
+    with torch.no_grad():
+        pred = model(torch.as_tensor(data["images"]), ids[:, :-1]).argmax(-1)   # (B, T)
+    target = ids[:, 1:]
+    mask = target != scenes.INDEX[scenes.PAD]
+    return float((pred == target)[mask].float().mean())
+
+
+def encode_images(model, images) -> np.ndarray:
+    """The vectors v (B, D) of pictures (B, 3, S, S), as numpy."""
+    import torch
+
+    if images.ndim != 4 or tuple(images.shape[1:]) != (3, scenes.SIZE, scenes.SIZE):
+        raise ValueError(f"images must have shape (B, 3, {scenes.SIZE}, {scenes.SIZE}), got {tuple(images.shape)}")
+    with torch.no_grad():
+        return model.encode(torch.as_tensor(images, dtype=next(model.parameters()).dtype)).numpy()
+
+
+# -- the decoder step in numpy ------------------------------------------------------
+def numpy_params(model) -> dict[str, np.ndarray]:
+    """The decoder's weights as float64 numpy arrays (torch names, GRU gate order r, z, n)."""
+    g = model.gru
+    get = lambda t: t.detach().double().numpy().copy()
+    return {"emb": get(model.emb.weight), "W_ih": get(g.weight_ih_l0), "W_hh": get(g.weight_hh_l0),
+            "b_ih": get(g.bias_ih_l0), "b_hh": get(g.bias_hh_l0), "W_vh": get(model.init.weight),
+            "b_vh": get(model.init.bias), "W_hy": get(model.out.weight), "b_y": get(model.out.bias)}
+
+
+def sigmoid(z):
+    """1 / (1 + exp(-z))."""
+    return 1 / (1 + np.exp(-z))
+
+
+def log_softmax(o):
+    """log of softmax(o) over the last axis, computed stably."""
+    o = o - o.max(axis=-1, keepdims=True)
+    return o - np.log(np.exp(o).sum(axis=-1, keepdims=True))
+
+
+def initial_state(p: dict, v: np.ndarray, mode: str) -> np.ndarray:
+    """h_0 from the vector v (D,): tanh(W_vh v + b_vh) in mode 'h0', zeros in mode 'input'."""
+    if mode == "h0":
+        return np.tanh(p["W_vh"] @ v + p["b_vh"])
+    return np.zeros(p["W_hh"].shape[1])
+
+
+def decoder_step(p: dict, v: np.ndarray, h: np.ndarray, token: int, mode: str):
+    """One decoder step: previous word and state h (H,) -> log y (V,) and the new h (H,)."""
+    x = p["emb"][token]                                 # (E,)
+    if mode == "input":
+        x = np.concatenate([x, v])                      # (E + D,): the vector at every step
+    H = h.shape[0]
+    gi = p["W_ih"] @ x + p["b_ih"]                      # (3H,) input part of r, z, n
+    gh = p["W_hh"] @ h + p["b_hh"]                      # (3H,) state part of r, z, n
+    r = sigmoid(gi[:H] + gh[:H])                        # reset gate
+    z = sigmoid(gi[H:2 * H] + gh[H:2 * H])              # update gate
+    n = np.tanh(gi[2 * H:] + r * gh[2 * H:])            # candidate state
+    h_new = (1 - z) * n + z * h
+    o = p["W_hy"] @ h_new + p["b_y"]                    # (V,) scores
+    return log_softmax(o), h_new
+
+
+def step_function(p: dict, v: np.ndarray, mode: str):
+    """step(state, token) -> (log_probs, new_state) for helpers.decoding, for one picture's v."""
+    D = p["W_vh"].shape[1]
+    if v.shape != (D,):
+        raise ValueError(f"v must have shape ({D},), got {v.shape}")
+    return lambda h, token: decoder_step(p, v, h, token, mode)
+
+
+def caption_ids(p: dict, v: np.ndarray, mode: str, width: int = 1) -> tuple[list[int], float]:
+    """Decode one vector: greedy if width == 1, beam search otherwise; (word ids, log-prob)."""
+    step, h0 = step_function(p, v, mode), initial_state(p, v, mode)
+    bos, eos = scenes.INDEX[scenes.BOS], scenes.INDEX[scenes.EOS]
+    if width == 1:
+        return decoding.greedy(step, h0, bos, eos, MAX_LEN)
+    return decoding.beam_search(step, h0, bos, eos, MAX_LEN, width)
+
+
+def decoder_step_backward(p: dict, v, h, token: int, mode: str, target: int) -> tuple[float, dict]:
+    """Loss -log y[target] of one step and its gradients (params, 'h', 'v') by the chain rule."""
+    x = p["emb"][token]
+    if mode == "input":
+        x = np.concatenate([x, v])
+    H = h.shape[0]
+    gi, gh = p["W_ih"] @ x + p["b_ih"], p["W_hh"] @ h + p["b_hh"]
+    r, z = sigmoid(gi[:H] + gh[:H]), sigmoid(gi[H:2 * H] + gh[H:2 * H])
+    n = np.tanh(gi[2 * H:] + r * gh[2 * H:])
+    h_new = (1 - z) * n + z * h
+    logy = log_softmax(p["W_hy"] @ h_new + p["b_y"])
+    do = np.exp(logy)
+    do[target] -= 1                                     # d(-log y[target]) / d o
+    dh_new = p["W_hy"].T @ do
+    dn, dz = dh_new * (1 - z), dh_new * (h - n)
+    da_n = dn * (1 - n**2)                              # through tanh
+    dr = da_n * gh[2 * H:]
+    da_r, da_z = dr * r * (1 - r), dz * z * (1 - z)     # through the sigmoids
+    dgi = np.concatenate([da_r, da_z, da_n])            # (3H,)
+    dgh = np.concatenate([da_r, da_z, da_n * r])
+    dx = p["W_ih"].T @ dgi
+    g = {k: np.zeros_like(val) for k, val in p.items()}
+    g.update(W_hy=np.outer(do, h_new), b_y=do, W_ih=np.outer(dgi, x), b_ih=dgi,
+             W_hh=np.outer(dgh, h), b_hh=dgh)
+    g["emb"][token] += dx[:p["emb"].shape[1]]
+    g["h"] = dh_new * z + p["W_hh"].T @ dgh
+    g["v"] = dx[p["emb"].shape[1]:] if mode == "input" else np.zeros_like(v)
+    return float(-logy[target]), g
+
+
+# -- evaluation ---------------------------------------------------------------------
+def word_accuracy(pred: list[int], ref: list[int]) -> tuple[int, int]:
+    """(words equal at the same position, max of the two lengths): extra or missing words count as wrong."""
+    same = sum(a == b for a, b in zip(pred, ref))
+    return same, max(len(pred), len(ref))
+
+
+def evaluate(model, data: dict, width: int = 1, limit: int | None = None) -> dict:
+    """Exact-caption and word accuracy of decoding (greedy or beam) on a split."""
+    p, mode = numpy_params(model), model.mode
+    n = len(data["images"]) if limit is None else min(limit, len(data["images"]))
+    vs = encode_images(model, data["images"][:n]).astype(np.float64)
+    exact, same, total, preds = 0, 0, 0, []
+    for v, ids in zip(vs, data["ids"][:n]):
+        ref = [int(t) for t in ids if t > scenes.INDEX[scenes.EOS]]
+        pred, _ = caption_ids(p, v, mode, width)
+        preds.append(pred)
+        exact += pred == ref
+        s, t = word_accuracy(pred, ref)
+        same, total = same + s, total + t
+    return {"exact": exact / n, "words": same / total, "n": n, "preds": preds}
+
+
+def mistakes(result: dict, data: dict, k: int = 5) -> list[tuple[str, str]]:
+    """Up to k (reference, prediction) caption pairs that differ."""
+    out = []
+    for pred, ids in zip(result["preds"], data["ids"]):
+        ref = scenes.decode(ids)
+        if scenes.decode(pred) != ref:
+            out.append((" ".join(ref), " ".join(scenes.decode(pred))))
+        if len(out) == k:
+            break
+    return out
+
+
+# -- exercises ----------------------------------------------------------------------
+def _random_decoder(seed: int, V: int = 7, H: int = 5):
+    """A random GRU decoder step (numpy, mode 'input') with its v and h_0, for exercise checks."""
+    rng = np.random.default_rng(seed)
+    E, D = 3, 4
+    p = {"emb": rng.normal(0, 1, (V, E)), "W_ih": rng.normal(0, 1, (3 * H, E + D)),
+         "W_hh": rng.normal(0, 1, (3 * H, H)), "b_ih": rng.normal(0, 1, 3 * H), "b_hh": rng.normal(0, 1, 3 * H),
+         "W_hy": rng.normal(0, 2, (V, H)), "b_y": rng.normal(0, 1, V),
+         "W_vh": rng.normal(0, 1, (H, D)), "b_vh": np.zeros(H)}
+    v = rng.normal(0, 1, D)
+    return step_function(p, v, "input"), np.zeros(H)
+
+
+def check_greedy(student) -> Verdict:
+    """Exercise (06): greedy(step, state, bos, eos, max_len) -> (tokens, total log-prob)."""
+    cases = []
+    for seed in range(6):
+        step, h0 = _random_decoder(seed)
+        cases.append((step, h0, 0, 1, 3 + seed))
+    def as_array(f):                                    # (tokens, score) -> one array [*tokens, score]
+        return lambda *case: (lambda out: np.array([*out[0], out[1]], dtype=float))(f(*case))
+
+    return compare(as_array(student) if student is not None else None, as_array(decoding.greedy), cases,
+                   name="greedy",
+                   hint="start from token = bos; at each step call log_probs, state = step(state, token), "
+                        "take token = int(np.argmax(log_probs)), add log_probs[token] to the score, stop "
+                        "(without keeping it) when token == eos, else append it; at most max_len steps.")
