@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.patches import Rectangle
 
 from . import cloze, surnames
@@ -52,9 +53,8 @@ class BidirWidget(LiveFigure):
         self.images, self.dims, self.marks = [], [], []
         for ax, label in ((ax_h, "h_t: forward state, reads left → right"),
                           (ax_g, "g_t: backward state, reads right → left")):
-            im = ax.imshow(blank, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto", interpolation="nearest",
+            im = ax.imshow(blank, cmap=colormaps["RdBu_r"].with_extremes(bad="#f3f4f6"), vmin=-1, vmax=1, aspect="auto", interpolation="nearest",
                            extent=(-0.5, COLS - 0.5, SHOW_UNITS - 0.5, -0.5))
-            im.cmap.set_bad("#f3f4f6")
             ax.set(xticks=[], yticks=[0, SHOW_UNITS - 1], xlim=(-0.5, COLS - 0.5))
             ax.set_ylabel(f"unit (first {SHOW_UNITS})", fontsize=9)
             ax.set_title(label, fontsize=10, loc="left")

@@ -187,6 +187,15 @@ def numpy_by_hand(rnn, seqs):
     return np.concatenate([h, g], axis=-1), lengths
 
 
+def markdown_table(rows: list[dict], fmt: str = "{:.1e}") -> str:
+    """A list of dicts with the same keys as a Markdown table (floats formatted with fmt)."""
+    keys = list(rows[0])
+    cell = lambda v: fmt.format(v) if isinstance(v, float) else str(v)
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(cell(r[k]) for k in keys) + " |" for r in rows]
+    return "\n".join(lines)
+
+
 # -- the loss -------------------------------------------------------------------------------
 def make_next_char(H: int = 32, seed: int = 0):
     """A small next-character model: GRU + linear read-out over the 29 ids (float32)."""
