@@ -109,7 +109,9 @@ class LiveFigure:
         return canvas_png(canvas)
 
     def say(self, text: str) -> None:
-        """Show a short message under the controls (empty string clears it)."""
+        """Show a short message under the controls (empty string clears it; long ones are cut)."""
+        if len(text) > 200:
+            text = text[:199] + "…"
         self.message.value = (f'<span style="color:#b45309">&#9888; {html.escape(text)}</span>'
                               if text else "")
 

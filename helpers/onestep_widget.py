@@ -68,7 +68,8 @@ class OneStepWidget(LiveFigure):
             raise InputError("type or pick a word, e.g. 'three' or 'hundred'")
         if word not in self.vocab.index or word == "<eos>":
             close = [w for w in self.vocab.words if w.startswith(word[:2])][:4]
-            raise InputError(f"'{word}' is not a word of the number phrases"
+            shown = word if len(word) <= 20 else word[:20] + "…"
+            raise InputError(f"'{shown}' is not a word of the number phrases"
                              + (f"; did you mean {', '.join(close)}?" if close else "."))
         r = compute(self.params, self.vocab.index[word], c["scale"].value, c["tau"].value)
         for bars, values in ((self.x_bars, r["x"]), (self.h_bars, r["h1"]),
