@@ -121,7 +121,10 @@ class LiveFigure:
     # -- layout -----------------------------------------------------------------
     def layout(self) -> widgets.Widget:
         """Controls above, message, then the image."""
-        controls = [c for c in self.controls.values()]
+        controls = list(self.controls.values())
+        for c in controls:  # show descriptions in full ("current word", not "current w...")
+            if hasattr(c, "style") and hasattr(c.style, "description_width"):
+                c.style.description_width = "initial"
         return widgets.VBox([widgets.HBox(controls, layout=widgets.Layout(flex_flow="row wrap")),
                              self.message, self.image])
 
