@@ -1,8 +1,11 @@
 """Notebook 08's widget: type a name, choose the blank; h from the left and g from the right meet there."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import ipywidgets as widgets
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 from matplotlib import colormaps
 from matplotlib.patches import Rectangle
 
@@ -38,6 +41,32 @@ def check_name(text: str, k: int) -> str:
     return name
 
 
+INK, ORANGE = (17, 24, 39), (234, 88, 12)
+
+
+@lru_cache(maxsize=8)
+def _font(size: int):
+    from matplotlib import font_manager
+
+    return ImageFont.truetype(font_manager.findfont("DejaVu Sans Mono"), size)
+
+
+class TextRow:
+    """A strip of the figure whose texts are drawn with PIL into one image artist (fast to redraw)."""
+
+    def __init__(self, fig, x0: int, y0: int, width: int, height: int):
+        self.w, self.h = width, height
+        self.image = fig.figimage(np.zeros((height, width, 4), np.uint8), xo=x0, yo=y0, origin="upper")
+
+    def draw(self, items) -> None:
+        """items: (x in pixels from the strip's left, text, font size, RGB colour), centred there."""
+        img = Image.new("RGBA", (self.w, self.h), (255, 255, 255, 0))
+        d = ImageDraw.Draw(img)
+        for x, text, size, colour in items:
+            d.text((x, self.h / 2), text, font=_font(size), anchor="mm", fill=colour)
+        self.image.set_data(np.asarray(img))
+
+
 class BidirWidget(LiveFigure):
     """h_t (left to right) and g_t (right to left) as heatmaps; the three guesses for the blank as bars."""
 
@@ -65,9 +94,10 @@ class BidirWidget(LiveFigure):
             self.images.append(im)
             self.dims.append(dim)
             self.marks.append(mark)
-        # one row of tokens between the two heatmaps labels the columns of both
-        self.chars = [ax_h.text(c, -0.03, "", transform=ax_h.get_xaxis_transform(), ha="center", va="top",
-                                fontsize=11, family="monospace") for c in range(COLS)]
+        # one row of tokens between the two heatmaps labels the columns of both (drawn with PIL:
+        # fifteen matplotlib texts would cost more than everything else in an update)
+        box = ax_h.get_window_extent()
+        self.token_row = TextRow(self.fig, int(box.x0), int(box.y0) - 20, int(box.width), 18)
         self.bars = {}
         letters = np.arange(26)
         for row, head in enumerate(("h", "g", "hg")):
@@ -77,19 +107,27 @@ class BidirWidget(LiveFigure):
             ax.set_xticklabels(list(surnames.ALPHABET), fontsize=8, family="monospace")
             ax.tick_params(axis="x", length=0, pad=2)
             ax.set_title(f"guess from {cloze.HEAD_LABELS[head]}", fontsize=10, loc="left")
-        self.title = self.fig.text(0.5, 0.975, "", ha="center", va="top", fontsize=13, family="monospace")
+        self.title = TextRow(self.fig, 0, int(self.fig.bbox.height) - 28, int(self.fig.bbox.width), 26)
         self.fig.text(0.5, 0.915, "Framed: the states the guess reads, h at the letter before the blank and g at the "
                       "letter after it.\nFaded: steps those states have not read.   Orange bar: the hidden letter.",
                       ha="center", va="top", fontsize=9, color="#374151", linespacing=1.4)
-        self.animate(*self.images, *self.dims, *self.marks, *self.chars, self.title,
+        self.animate(*self.images, *self.dims, *self.marks, self.token_row.image, self.title.image,
                      *self.bars.values())
         self.controls = {
             "name": widgets.Text(value=name, description="surname", placeholder="e.g. johnson",
                                  continuous_update=True),
             "k": widgets.IntSlider(value=k, min=1, max=MAX_LETTERS, description="blank at"),
         }
+        self.controls["name"].observe(self._fit_slider, names="value")  # before connect(): runs first
+        self._fit_slider()
         self.connect()
         self.update()
+
+    def _fit_slider(self, _change=None) -> None:
+        """Let the blank slider reach exactly the letters of a readable name."""
+        name = self.controls["name"].value.strip().lower()
+        if 1 <= len(name) <= MAX_LETTERS and all(c in surnames.ALPHABET for c in name):
+            self.controls["k"].max = len(name)
 
     def refresh(self) -> None:
         """Read the name and the blank, recompute h, g and the guesses, move the artists."""
@@ -107,16 +145,15 @@ class BidirWidget(LiveFigure):
         self.dims[1].set_bounds(-0.5, -0.5, k + 1, SHOW_UNITS)
         self.marks[0].set_x(k - 1.5)
         self.marks[1].set_x(k + 0.5)
-        for c, text in enumerate(self.chars):
-            text.set_text(tokens[c] if c < T else "")
-            text.set_fontsize(8 if c < T and len(tokens[c]) > 1 else 11)
-            text.set_color("#ea580c" if c == k else "#111827")
+        col = self.token_row.w / COLS
+        self.token_row.draw([((c + 0.5) * col, tok, 10 if len(tok) > 1 else 15, ORANGE if c == k else INK)
+                             for c, tok in enumerate(tokens)])
         colours = np.where(np.arange(26) == r["answer"], "#ea580c", "#6b7280")
         for head, lines in self.bars.items():
             p = r["probs"][head]
             lines.set_segments([[(i, 0), (i, v)] for i, v in enumerate(p)])
             lines.set_color(colours)
-        self.title.set_text(f"{cloze.blanked(name, k)}   (hidden: {name[k - 1]})")
+        self.title.draw([(self.title.w / 2, f"{cloze.blanked(name, k)}   (hidden: {name[k - 1]})", 17, INK)])
 
 
 def demo() -> BidirWidget:

@@ -226,10 +226,13 @@ def test_widget_updates_the_image_and_answers_bad_input(widget):
     after_k = widget.image.value
     widget.controls["name"].value = "garcia"
     assert widget.image.value != after_k
-    for bad, words in (("", "type a surname"), ("o'neil", "only the letters"), ("x" * 30, "letters"),
-                       ("li", "move the blank")):
+    for bad, words in (("", "type a surname"), ("o'neil", "only the letters"), ("x" * 30, "letters")):
         widget.controls["name"].value = bad
         assert words in widget.message.value
+    widget.controls["name"].value = "li"                    # the slider shrinks to the name: no bad blank
+    assert widget.controls["k"].max == 2 and widget.controls["k"].value <= 2 and widget.message.value == ""
     widget.controls["name"].value = "Smith "                # upper case and spaces are tidied
-    assert widget.message.value == ""
+    assert widget.message.value == "" and widget.controls["k"].max == 5
     assert len(widget.latencies_ms) > n + 5
+    with pytest.raises(bidir_widget.InputError, match="move the blank"):
+        bidir_widget.check_name("li", 5)
