@@ -63,7 +63,10 @@ def _font(size: int, mono: bool = False):
 
 
 def _grid(d, x0, y0, w, h, fills, texts, inks, labels, title, footer=(), boxes=(), size=14):
-    """One panel: a title, step numbers, row labels, B x T cells with texts, optional footer and boxes."""
+    """One panel: a title, step numbers, row labels, B x T cells with texts, optional footer and boxes.
+
+    Returns the y (pixels) just below the panel's last row.
+    """
     B, T = len(fills), len(fills[0])
     label_w = 54
     for i, line in enumerate(title.split("\n")):
@@ -90,6 +93,7 @@ def _grid(d, x0, y0, w, h, fills, texts, inks, labels, title, footer=(), boxes=(
             d.text((gx + (t + 0.5) * cw, y), text, font=_font(13), anchor="mm", fill=BLUE)
     for b, t, colour in boxes:
         d.rectangle(cell(b, t), outline=colour, width=3)
+    return top + B * ch + (24 if footer else 0)          # the y just below the panel's last row
 
 
 def draw(r: dict, bidirectional: bool) -> np.ndarray:
@@ -115,13 +119,13 @@ def draw(r: dict, bidirectional: bool) -> np.ndarray:
           [["1" if m else "0" for m in row] for row in mask],
           [[WHITE if m else GREY_INK for m in row] for row in mask],
           [f"row {b}" for b in range(B)], "mask (B, T)\n1 = real step, 0 = PAD")
-    _grid(d, 15 + 2 * w, y0, w, h, [[COLOURS[b] if mask[b, t] else WHITE for t in range(T)] for b in rows],
+    bottom = _grid(d, 15 + 2 * w, y0, w, h, [[COLOURS[b] if mask[b, t] else WHITE for t in range(T)] for b in rows],
           [[str(i) if i >= 0 else "" for i in r["index"][b]] for b in rows], ink, [f"row {b}" for b in rows],
           "packed: longest rows first; number =\nposition in packed.data (column by column)",
           footer=[str(n) for n in r["batch_sizes"]], size=11)
     groups = np.split(np.array([r["letters"][b, t] for b, t in r["order"]]), np.cumsum(r["batch_sizes"])[:-1])
     line = "packed.data, step by step:  " + " | ".join("".join(g) for g in groups)
-    d.text((10, HEIGHT - 14), line if len(line) <= 110 else line[:109] + "…", font=_font(13, mono=True),
+    d.text((10, min(bottom + 22, HEIGHT - 14)), line if len(line) <= 110 else line[:109] + "…", font=_font(13, mono=True),
            anchor="lm", fill=INK)
     return np.asarray(img)
 
