@@ -158,7 +158,7 @@ def markdown(results: dict) -> str:
         lat = "<br>".join(f"{w['median_ms']:.0f} / {w['p95_ms']:.0f} ms"
                           f"{flag(w['median_ms'] <= GOALS['widget_median_ms'] and w['p95_ms'] <= GOALS['widget_p95_ms'])}"
                           for w in ws) or "—"
-        figs = "<br>".join(f"{h['label']}: {_fmt(h['value'])}" for h in (nb or {}).get("headlines", {}).values()) or "—"
+        figs = "<br>".join(f"{h['label']}: {h.get('text') or _fmt(h['value'])}" for h in (nb or {}).get("headlines", {}).values()) or "—"
         lines.append(f"| {num} | [{title}](notebooks/{name}) | {idea} | {t} | {lat} | {figs} |")
     total = results["course_s"]
     lines += ["", f"Whole course, top to bottom: **{total:.0f} s**{flag(total <= GOALS['course_s'])} "
