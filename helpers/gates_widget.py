@@ -17,6 +17,8 @@ SHOWN = {  # menu entry -> (cell, gate)
     "LSTM: output gate o": ("lstm", "o"),
 }
 KEEP_GATE = {"gru": "z", "lstm": "f"}
+GATE_LABEL = {"z": "update gate z", "r": "reset gate r", "f": "forget gate f", "i": "input gate i",
+              "o": "output gate o"}
 
 
 def clean(text: str) -> str:
@@ -73,9 +75,10 @@ class GatesWidget(LiveFigure):
             ax.set(yticks=range(H), ylabel=label, xticks=[], xlim=(-0.5, T_MAX - 0.5))
             ax.tick_params(labelsize=7)
         self.gate_title = ax_g.set_title("", fontsize=10, loc="left", pad=16)
-        ax_h.set_title("state h_t of every unit (red +, blue −)", fontsize=10, loc="left")
-        self.tokens = [ax_g.text(t, -0.6, "", ha="center", va="bottom", fontsize=10, family="monospace",
-                                 fontweight="bold") for t in range(T_MAX)]
+        ax_h.set_title("state h_t of every unit (red +, blue −) at every step", fontsize=10, loc="left")
+        # the characters above the columns: one marker line per symbol (much faster than 32 texts)
+        self.tokens = {ch: ax_g.plot([], [], ls="none", marker=_glyph(ch), ms=13, mew=0, color="#111827",
+                                     clip_on=False)[0] for ch in memory.SYMBOLS}
         from matplotlib.patches import Rectangle
 
         self.boxes = [ax.add_patch(Rectangle((-0.5, -0.5), T_MAX, 1, fill=False, ec="#111827", lw=1.5))
@@ -95,7 +98,7 @@ class GatesWidget(LiveFigure):
             cbar = self.fig.colorbar(img, cax=ax.inset_axes([1.01, 0, 0.015, 1]))
             cbar.ax.tick_params(labelsize=7)
         self.title = self.fig.suptitle("", fontsize=11)
-        self.animate(self.gate_img, self.h_img, *self.tokens, *self.boxes, self.keep_line, self.h_line,
+        self.animate(self.gate_img, self.h_img, *self.tokens.values(), *self.boxes, self.keep_line, self.h_line,
                      *self.bars, self.gate_title, self.unit_title, self.title)
         choices = [m for m in SHOWN if SHOWN[m][0] in cells]
         self.controls = {
@@ -118,27 +121,40 @@ class GatesWidget(LiveFigure):
         pad = np.full((H, T_MAX - T), np.nan)
         self.gate_img.set_data(np.hstack([r["gate"].T, pad]))
         self.h_img.set_data(np.hstack([r["h"].T, pad]))
-        for t, label in enumerate(self.tokens):
-            label.set_text(text[t] if t < T else "")
+        chars = np.array(list(text))
+        for ch, marks in self.tokens.items():
+            where = np.flatnonzero(chars == ch)
+            marks.set_data(where, np.full(len(where), -1.1))
         unit = r["unit"] if isinstance(c["unit"].value, str) else int(c["unit"].value)
         for box in self.boxes:
             box.set_y(unit - 0.5)
         self.keep_line.set_ydata(np.r_[r["keep"][:, unit], np.full(T_MAX - T, np.nan)])
         self.h_line.set_ydata(np.r_[r["h"][:, unit], np.full(T_MAX - T, np.nan)])
-        keep = KEEP_GATE[kind]
-        self.unit_title.set_text(f"unit {unit}: keep gate {keep} (green) and state h (red)")
-        self.gate_title.set_text(f"{kind.upper()} gate {gate} of every unit (dark = near 1)")
+        self.unit_title.set_text(f"unit {unit}: keep gate {KEEP_GATE[kind]}, state h")
+        self.gate_title.set_text(f"{kind.upper()} {GATE_LABEL[gate]}")
         last = r["probs"][-1]
         for bar, v in zip(self.bars, last):
             bar.set_height(v)
         guess = memory.LETTERS[int(np.argmax(last))]
         if text[0] == memory.QUERY:
-            self.title.set_text(f"'{text}': start with a letter to remember")
+            self.title.set_text("start with a letter to remember")
         elif text[-1] == memory.QUERY:
-            self.title.set_text(f"'{text}': the first letter was '{text[0]}', the {kind.upper()} answers "
-                                f"'{guess}' (p = {last.max():.2f})")
+            self.title.set_text(f"first letter '{text[0]}': the {kind.upper()} answers '{guess}' "
+                                f"(p = {last.max():.2f})")
         else:
-            self.title.set_text(f"'{text}': end with '?' to ask (the answer is trained only at a '?')")
+            self.title.set_text("end with '?' to ask (the answer is trained only at a '?')")
+
+
+def _glyph(ch: str):
+    """A character as a marker path, all characters drawn at one scale (markers are rescaled to fit)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.path import Path
+    from matplotlib.textpath import TextPath
+
+    path = TextPath((0, 0), ch, size=1, prop=FontProperties(family="DejaVu Sans Mono", weight="bold"))
+    v = path.vertices - [0.3, 0.35]                       # centre of a monospace cell
+    frame = np.array([[-0.5, -0.5], [0.5, 0.5]])          # invisible moves that fix the scale
+    return Path(np.vstack([v, frame]), np.r_[path.codes, [Path.MOVETO, Path.MOVETO]])
 
 
 def random_cells(H: int = 8, seed: int = 0) -> dict:
