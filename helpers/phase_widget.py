@@ -60,7 +60,7 @@ class PhaseWidget(LiveFigure):
         p0 = starts()
         ax.scatter(p0[:, 0], p0[:, 1], s=22, c=COLOURS, marker="s", zorder=3)
         self.fixed = ax.scatter([], [], s=60, facecolors=[], edgecolors="k", linewidths=1.5, zorder=4)
-        ax.set(xlim=(-1.08, 1.08), ylim=(-1.08, 1.08), xlabel="unit 1: h_t[0]", ylabel="unit 2: h_t[1]",
+        ax.set(xlim=(-1.08, 1.08), ylim=(-1.08, 1.08), xlabel="unit 0: h_t[0]", ylabel="unit 1: h_t[1]",
                aspect="equal")
         ax.set_title("state plane: flow f(h) - h, paths from 8 starts", fontsize=10)
         t = np.arange(T + 1)
