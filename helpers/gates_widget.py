@@ -84,7 +84,8 @@ class GatesWidget(LiveFigure):
         self.boxes = [ax.add_patch(Rectangle((-0.5, -0.5), T_MAX, 1, fill=False, ec="#111827", lw=1.5))
                       for ax in (ax_g, ax_h)]
         t = np.arange(T_MAX)
-        (self.keep_line,) = ax_u.plot(t, np.full(T_MAX, np.nan), "o-", color="#15803d", ms=3, label="keep gate")
+        (self.keep_line,) = ax_u.plot(t, np.full(T_MAX, np.nan), "o-", color="#15803d", ms=3,
+                                      label="keep gate (z or f)")
         (self.h_line,) = ax_u.plot(t, np.full(T_MAX, np.nan), "o-", color="#b91c1c", ms=3, label="state h_t")
         ax_u.axhline(0, color="k", lw=0.5)
         ax_u.set(xlim=(-0.5, T_MAX - 0.5), ylim=(-1.1, 1.1), xlabel="step t (one character per step)")
@@ -130,7 +131,7 @@ class GatesWidget(LiveFigure):
             box.set_y(unit - 0.5)
         self.keep_line.set_ydata(np.r_[r["keep"][:, unit], np.full(T_MAX - T, np.nan)])
         self.h_line.set_ydata(np.r_[r["h"][:, unit], np.full(T_MAX - T, np.nan)])
-        self.unit_title.set_text(f"unit {unit}: keep gate {KEEP_GATE[kind]}, state h")
+        self.unit_title.set_text(f"unit {unit}")
         self.gate_title.set_text(f"{kind.upper()} {GATE_LABEL[gate]}")
         last = r["probs"][-1]
         for bar, v in zip(self.bars, last):

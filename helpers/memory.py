@@ -272,9 +272,9 @@ def influence_of_first(kind: str, p: dict, T: int = 30, n: int = 200, seed: int 
 def plot_influence(ax, curves: dict) -> None:
     """Influence of x_1 against t (log scale): {(kind, 'trained' or 'untrained'): (T,) curve}."""
     for (kind, state), c in curves.items():
-        t = np.arange(1, len(c) + 1)
-        ax.semilogy(t, np.maximum(c, 1e-12), "-" if state == "trained" else ":", lw=2 if state == "trained" else 1.5,
-                    color=COLOURS[kind], label=f"{NAMES[kind]}, {state}")
+        trained = state == "trained"
+        ax.semilogy(np.arange(1, len(c) + 1), np.maximum(c, 1e-12), "-" if trained else ":",
+                    lw=2 if trained else 1.5, color=COLOURS[kind], label=f"{NAMES[kind]}, {state}")
     ax.set(xlabel="step t", ylabel="||h_t - h'_t||  (x_1 changed)", ylim=(1e-8, 10))
     ax.legend(fontsize=8, ncol=2, loc="lower left")
     ax.grid(alpha=0.3)
