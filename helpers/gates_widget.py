@@ -5,7 +5,8 @@ import ipywidgets as widgets
 import numpy as np
 
 from . import gates, memory
-from .live import InputError, LiveFigure, new_figure
+from .live import InputError, new_figure
+from .textcache import CachedTextFigure
 
 T_MAX = 32
 PRESETS = ["bcadbdacdbca?", "d?", "caaaaaaaaaaaaaaaaaaa?", "abcdabcdabcdabcdabcdabcdabcd?", "dbbb?dbbb?"]
@@ -56,7 +57,7 @@ def compute(text: str, cell: tuple, gate: str) -> dict:
             "unit": int(np.argmax(gap.mean(0)))}
 
 
-class GatesWidget(LiveFigure):
+class GatesWidget(CachedTextFigure):
     """Type a sequence; see a gate and the state of every unit at every step, and the answer."""
 
     def __init__(self, cells: dict, text: str = PRESETS[0]):
@@ -100,7 +101,8 @@ class GatesWidget(LiveFigure):
             cbar.ax.tick_params(labelsize=7)
         self.title = self.fig.suptitle("", fontsize=11)
         self.animate(self.gate_img, self.h_img, *self.tokens.values(), *self.boxes, self.keep_line, self.h_line,
-                     *self.bars, self.gate_title, self.unit_title, self.title)
+                     *self.bars)
+        self.cache_text(self.gate_title, self.unit_title, self.title)
         choices = [m for m in SHOWN if SHOWN[m][0] in cells]
         self.controls = {
             "text": widgets.Combobox(value=text, options=PRESETS, ensure_option=False, description="sequence",

@@ -5,7 +5,8 @@ import ipywidgets as widgets
 import numpy as np
 
 from . import memory
-from .live import LiveFigure, new_figure
+from .live import new_figure
+from .textcache import CachedTextFigure
 
 T = 30          # steps drawn for each trajectory
 N_STARTS = 8    # trajectories, started on a circle
@@ -42,7 +43,7 @@ def compute(angle: float, scale: float, x: float, T: int = T) -> dict:
             "regime": regime(int(stable.sum()), float(sp[-1]))}
 
 
-class PhaseWidget(LiveFigure):
+class PhaseWidget(CachedTextFigure):
     """Sliders for the rotation and scale of W and for the input; the 2-D state's flow and paths."""
 
     def __init__(self, angle: float = 30.0, scale: float = 0.8, x: float = 0.0):
@@ -74,7 +75,8 @@ class PhaseWidget(LiveFigure):
         ax_s.plot([], [], "o", mfc="white", mec="k", ms=7, label="unstable fixed point")
         ax_s.legend(loc="lower left", fontsize=8, framealpha=0.9, title="left panel", title_fontsize=8)
         self.title = self.fig.text(0.5, 0.9, "", ha="center", fontsize=10.5, color="#1e3a8a")
-        self.animate(self.quiver, *self.lines, *self.dots, self.fixed, self.spread_line, self.title)
+        self.animate(self.quiver, *self.lines, *self.dots, self.fixed, self.spread_line)
+        self.cache_text(self.title)
         self.controls = {
             "angle": widgets.FloatSlider(value=angle, min=0, max=180, step=5, description="angle (°)"),
             "scale": widgets.FloatSlider(value=scale, min=0.0, max=2.0, step=0.05, description="scale ρ"),

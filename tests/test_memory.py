@@ -284,3 +284,19 @@ def test_gates_widget_updates_and_answers_bad_input():
 def test_gates_widget_demo_builds():
     w = gates_widget.demo()
     assert w.image.value and len(w.latencies_ms) == 1
+
+
+def test_cached_titles_draw_the_same_pixels_as_fresh_ones():
+    w = phase_widget.demo()
+    first = w.image.value                                 # title drawn fresh, then cached
+    w.controls["scale"].value = 1.5
+    w.controls["scale"].value = 0.8                       # back: the title comes from the cache
+    assert w._snapshots and w.image.value == first
+    w.invalidate()                                        # full redraw empties the cache
+    w.update()
+    assert w.image.value == first
+    g = gates_widget.GatesWidget(_cells())
+    a = g.image.value
+    g.controls["unit"].value = 2
+    g.controls["unit"].value = "auto: the unit that holds best"
+    assert g.image.value == a
