@@ -338,6 +338,46 @@ def make_cnn(n_classes: int, channels: int = 16, kernel: int = 3, layers: int = 
     return CausalCNN()
 
 
+def cnn_params(model) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The CNN's weights as numpy: [(W (C_out, C_in, k), b (C_out,)), ...], the 1x1 output layer last."""
+    layers = list(model.convs) + [model.out]
+    return [(c.weight.detach().double().numpy().copy(), c.bias.detach().double().numpy().copy()) for c in layers]
+
+
+def cnn_forward(params: list, X: np.ndarray):
+    """The causal CNN in numpy: X (B, T, C_in) -> scores (B, T, C) and a cache for cnn_backward."""
+    X = np.asarray(X, float)
+    if X.ndim != 3 or X.shape[2] != params[0][0].shape[1]:
+        raise ValueError(f"X must have shape (B, T, {params[0][0].shape[1]}), got {X.shape}")
+    z, cache = X, []
+    for i, (W, b) in enumerate(params):
+        k = W.shape[2]
+        zp = np.pad(z, ((0, 0), (k - 1, 0), (0, 0)))      # left padding only: causal
+        T = z.shape[1]
+        a = sum(zp[:, j:j + T] @ W[:, :, j].T for j in range(k)) + b   # (B, T, C_out)
+        cache.append((zp, a))
+        z = np.maximum(a, 0) if i < len(params) - 1 else a
+    return z, cache
+
+
+def cnn_backward(params: list, cache: list, dscores: np.ndarray) -> list:
+    """Gradients [(dW, db), ...] of a loss given dL/dscores (B, T, C), layer by layer backwards."""
+    grads, d = [None] * len(params), dscores
+    for i in reversed(range(len(params))):
+        W, _ = params[i]
+        zp, a = cache[i]
+        if i < len(params) - 1:
+            d = d * (a > 0)                               # through the ReLU
+        k, T = W.shape[2], a.shape[1]
+        dW = np.stack([np.einsum("bto,bti->oi", d, zp[:, j:j + T]) for j in range(k)], axis=2)
+        dzp = np.zeros_like(zp)
+        for j in range(k):
+            dzp[:, j:j + T] += d @ W[:, :, j]
+        grads[i] = (dW, d.sum((0, 1)))
+        d = dzp[:, k - 1:]                                # drop the padding
+    return grads
+
+
 def make_tagger_rnn(n_classes: int, H: int = 16):
     """A GRU with a linear readout at every step."""
     from torch import nn

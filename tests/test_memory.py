@@ -300,3 +300,50 @@ def test_cached_titles_draw_the_same_pixels_as_fresh_ones():
     g.controls["unit"].value = 2
     g.controls["unit"].value = "auto: the unit that holds best"
     assert g.image.value == a
+
+
+def test_numpy_cnn_equals_torch_outputs_and_gradients():
+    torch.manual_seed(1)
+    cnn = memory.make_cnn(3).double()
+    params = memory.cnn_params(cnn)
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(2, 9, 3))
+    G = rng.normal(size=(2, 9, 3))
+    scores, cache = memory.cnn_forward(params, X)
+    out = cnn(torch.from_numpy(X))
+    np.testing.assert_allclose(scores, out.detach().numpy(), atol=1e-6, rtol=0)
+    (out * torch.from_numpy(G)).sum().backward()
+    grads = memory.cnn_backward(params, cache, G)
+    for (dW, db), layer in zip(grads, list(cnn.convs) + [cnn.out]):
+        np.testing.assert_allclose(dW, layer.weight.grad.numpy(), atol=1e-6, rtol=0)
+        np.testing.assert_allclose(db, layer.bias.grad.numpy(), atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match=r"\(B, T, 3\)"):
+        memory.cnn_forward(params, X[:, :, :2])
+
+
+def test_numpy_cnn_backward_passes_the_gradient_check():
+    from helpers import gradcheck
+
+    torch.manual_seed(2)
+    params = memory.cnn_params(memory.make_cnn(2, channels=4))
+    rng = np.random.default_rng(5)
+    X, G = rng.normal(size=(2, 6, 3)), rng.normal(size=(2, 6, 2))
+    _, cache = memory.cnn_forward(params, X)
+    grads = memory.cnn_backward(params, cache, G)
+    flat = {f"{i}{n}": arr for i, (W, b) in enumerate(params) for n, arr in (("W", W), ("b", b))}
+    flat_grads = {f"{i}{n}": g for i, (dW, db) in enumerate(grads) for n, g in (("W", dW), ("b", db))}
+
+    def loss():
+        return float((memory.cnn_forward(params, X)[0] * G).sum())
+
+    for name, err in gradcheck.check_gradients(loss, flat, flat_grads).items():
+        assert err < 1e-6, f"{name}: relative error {err:.2e}"
+
+
+def test_numpy_gru_tagger_equals_torch():
+    torch.manual_seed(3)
+    tagger = memory.make_tagger_rnn(2, H=6).double()
+    X = np.random.default_rng(6).normal(size=(2, 7, 3))
+    h = gates.run("gru", gates.from_torch(tagger.rnn), X)["h"]
+    ours = h @ tagger.out.weight.detach().numpy().T + tagger.out.bias.detach().numpy()
+    np.testing.assert_allclose(ours, tagger(torch.from_numpy(X)).detach().numpy(), atol=1e-6, rtol=0)
