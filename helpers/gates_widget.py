@@ -5,8 +5,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from . import gates, memory
-from .live import InputError, new_figure
-from .textcache import CachedTextFigure
+from .live import InputError, LiveFigure, new_figure
 
 T_MAX = 32
 PRESETS = ["bcadbdacdbca?", "d?", "caaaaaaaaaaaaaaaaaaa?", "abcdabcdabcdabcdabcdabcdabcd?", "dbbb?dbbb?"]
@@ -57,7 +56,7 @@ def compute(text: str, cell: tuple, gate: str) -> dict:
             "unit": int(np.argmax(gap.mean(0)))}
 
 
-class GatesWidget(CachedTextFigure):
+class GatesWidget(LiveFigure):
     """Type a sequence; see a gate and the state of every unit at every step, and the answer."""
 
     def __init__(self, cells: dict, text: str = PRESETS[0]):

@@ -5,8 +5,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from . import memory
-from .live import new_figure
-from .textcache import CachedTextFigure
+from .live import LiveFigure, new_figure
 
 T = 30          # steps drawn for each trajectory
 N_STARTS = 8    # trajectories, started on a circle
@@ -43,7 +42,7 @@ def compute(angle: float, scale: float, x: float, T: int = T) -> dict:
             "regime": regime(int(stable.sum()), float(sp[-1]))}
 
 
-class PhaseWidget(CachedTextFigure):
+class PhaseWidget(LiveFigure):
     """Sliders for the rotation and scale of W and for the input; the 2-D state's flow and paths."""
 
     def __init__(self, angle: float = 30.0, scale: float = 0.8, x: float = 0.0):
