@@ -158,4 +158,4 @@ def demo() -> CharModelWidget:
 
     params = cm.init_params(64, seed=0)
     names = split()["val"][:300]
-    return CharModelWidget(params, cm.find_units(params, names, names))
+    return CharModelWidget(params, cm.find_units(params, names, names), prefix="macdonald")
