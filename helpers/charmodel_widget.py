@@ -83,14 +83,16 @@ class CharModelWidget(LiveFigure):
         ax_p.set_title("next symbol after the frame", fontsize=9)
         self.samples = widgets.HTML(value="")
         self.animate(self.img_u, self.img_h, *self.cursors, *self.col_labels, self.bars)
+        wide = {"style": {"description_width": "initial"}}       # full labels, not "temperat..."
         self.controls = {
-            "prefix": widgets.Text(value=prefix, description="prefix", continuous_update=True),
+            "prefix": widgets.Text(value=prefix, description="prefix", continuous_update=True, **wide),
             "at": widgets.IntSlider(value=len(prefix), min=0, max=max(len(prefix), 1),
-                                    description="after letter"),
+                                    description="after letter", **wide),
             "temperature": widgets.FloatSlider(value=temperature, min=0.0, max=2.0, step=0.05,
-                                               description="temperature"),
-            "top_k": widgets.IntSlider(value=len(SHOWN), min=1, max=len(SHOWN), description="top-k"),
-            "sample": widgets.Button(description="sample from here", icon="random"),
+                                               description="temperature", **wide),
+            "top_k": widgets.IntSlider(value=len(SHOWN), min=1, max=len(SHOWN), description="top-k", **wide),
+            "sample": widgets.Button(description="sample from here", icon="random",
+                                     layout=widgets.Layout(width="auto")),
         }
         self.controls["sample"].on_click(self._on_sample)
         self.connect()
@@ -148,8 +150,10 @@ class CharModelWidget(LiveFigure):
                                   f"(temperature {temp:.2f}, top-{k}): " + ", ".join(names))
 
     def layout(self) -> widgets.Widget:
-        """Controls, message, the image, and the latest samples under it."""
-        return widgets.VBox([super().layout(), self.samples])
+        """Prefix and sampling knobs; the scrub slider and sample button; message, image, samples."""
+        c = self.controls
+        return widgets.VBox([widgets.HBox([c["prefix"], c["temperature"], c["top_k"]]),
+                             widgets.HBox([c["at"], c["sample"]]), self.message, self.image, self.samples])
 
 
 def demo() -> CharModelWidget:
