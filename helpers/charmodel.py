@@ -104,6 +104,8 @@ def _check_ids(ids: np.ndarray) -> np.ndarray:
 
 def run(params: dict, ids: np.ndarray, h0: np.ndarray | None = None) -> np.ndarray:
     """States after reading each input symbol: ids (B, T) -> hs (B, T, H), from h0 = 0."""
+    if np.ndim(ids) != 2:
+        raise ValueError(f"ids must have shape (B, T), got {np.shape(ids)}")
     B, T = ids.shape
     H = params["W_hh"].shape[1]
     h = np.zeros((B, H)) if h0 is None else h0
