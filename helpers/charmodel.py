@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import gates
 from .checks import Verdict, compare
 from .surnames import ALPHABET, BOS, CHARS, EOS, INDEX, PAD, batch, encode
 
@@ -59,12 +60,7 @@ def best_k(C: np.ndarray, names: list[str], ks=(0.001, 0.01, 0.1, 1.0, 10.0)) ->
     return min(ks, key=lambda k: bigram_nats(bigram_probs(C, k), names))
 
 
-# -- the GRU, from scratch in numpy -------------------------------------------------
-def sigmoid(a: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-a))."""
-    return 1.0 / (1.0 + np.exp(-a))
-
-
+# -- the GRU, from scratch in numpy: notebook 04's cell (helpers.gates) plus an output layer --
 def init_params(H: int, seed: int = 0) -> dict[str, np.ndarray]:
     """Random GRU weights in torch's layout (uniform ±1/sqrt(H), as torch initialises them)."""
     rng = np.random.default_rng(seed)
@@ -75,13 +71,7 @@ def init_params(H: int, seed: int = 0) -> dict[str, np.ndarray]:
 
 def gru_step(params: dict, h: np.ndarray, x: np.ndarray) -> np.ndarray:
     """One GRU step, h_t = f(h_{t-1}, x_t): h (B, H) and one-hot x (B, V) -> new h (B, H)."""
-    H = h.shape[-1]
-    a = x @ params["W_xh"].T + params["b_xh"]     # (B, 3H) what the input says about r, z, n
-    b = h @ params["W_hh"].T + params["b_hh"]     # (B, 3H) what the old state says
-    r = sigmoid(a[:, :H] + b[:, :H])              # reset gate: how much old state feeds n
-    z = sigmoid(a[:, H:2 * H] + b[:, H:2 * H])    # update gate: how much old state is kept
-    n = np.tanh(a[:, 2 * H:] + r * b[:, 2 * H:])  # candidate state
-    return (1 - z) * n + z * h
+    return gates.gru_step(params, x, h)[0]
 
 
 def scores(params: dict, h: np.ndarray) -> np.ndarray:
@@ -106,14 +96,7 @@ def run(params: dict, ids: np.ndarray, h0: np.ndarray | None = None) -> np.ndarr
     """States after reading each input symbol: ids (B, T) -> hs (B, T, H), from h0 = 0."""
     if np.ndim(ids) != 2:
         raise ValueError(f"ids must have shape (B, T), got {np.shape(ids)}")
-    B, T = ids.shape
-    H = params["W_hh"].shape[1]
-    h = np.zeros((B, H)) if h0 is None else h0
-    eye, hs = np.eye(V), np.empty((B, T, H))
-    for t in range(T):
-        h = gru_step(params, h, eye[ids[:, t]])
-        hs[:, t] = h
-    return hs
+    return gates.gru_forward(params, np.eye(V)[ids], h0)[0]
 
 
 def nll(params: dict, ids: np.ndarray) -> float:
@@ -127,42 +110,22 @@ def nll(params: dict, ids: np.ndarray) -> float:
 
 
 def loss_and_grads(params: dict, ids: np.ndarray):
-    """nll and its gradients by backpropagation through time, by hand: (loss, grads)."""
+    """nll and its gradients by backpropagation through time, by hand: (loss, grads).
+
+    The output layer's part is here; the GRU's part is notebook 04's gates.gru_backward.
+    """
     ids = _check_ids(ids)
     inp, tgt = ids[:, :-1], ids[:, 1:]
-    B, T = inp.shape
-    H = params["W_hh"].shape[1]
-    X = np.eye(V)[inp]                                        # (B, T, V)
-    hs = run(params, inp)                                     # (B, T, H)
-    h_prev = np.concatenate([np.zeros((B, 1, H)), hs[:, :-1]], axis=1)
+    hs, steps = gates.gru_forward(params, np.eye(V)[inp])     # (B, T, H)
     keep = (tgt != INDEX[PAD]).astype(float)                  # (B, T)
     logp = log_softmax(scores(params, hs))
     loss = float(-(np.take_along_axis(logp, tgt[..., None], -1)[..., 0] * keep).sum() / keep.sum())
     do = np.exp(logp)                                         # d loss / d o = (y - onehot) / N
     np.put_along_axis(do, tgt[..., None], np.take_along_axis(do, tgt[..., None], -1) - 1, -1)
     do *= (keep / keep.sum())[..., None]                      # (B, T, V)
-    g = {k: np.zeros_like(v) for k, v in params.items()}
+    g, _ = gates.gru_backward(params, steps, do @ params["W_hy"])   # dL/dh_t from the outputs
     g["W_hy"] = np.einsum("btv,bth->vh", do, hs)
     g["b_y"] = do.sum(axis=(0, 1))
-    dh_next = np.zeros((B, H))
-    for t in reversed(range(T)):
-        x, hp = X[:, t], h_prev[:, t]
-        a = x @ params["W_xh"].T + params["b_xh"]
-        b = hp @ params["W_hh"].T + params["b_hh"]
-        r = sigmoid(a[:, :H] + b[:, :H])
-        z = sigmoid(a[:, H:2 * H] + b[:, H:2 * H])
-        n = np.tanh(a[:, 2 * H:] + r * b[:, 2 * H:])
-        dh = do[:, t] @ params["W_hy"] + dh_next              # (B, H)
-        dn = dh * (1 - z) * (1 - n**2)                        # through h' = (1-z) n + z h and tanh
-        dz = dh * (hp - n) * z * (1 - z)
-        dr = dn * b[:, 2 * H:] * r * (1 - r)
-        da = np.concatenate([dr, dz, dn], axis=1)             # (B, 3H) d/d a
-        db = np.concatenate([dr, dz, dn * r], axis=1)         # (B, 3H) d/d b
-        g["W_xh"] += da.T @ x
-        g["b_xh"] += da.sum(0)
-        g["W_hh"] += db.T @ hp
-        g["b_hh"] += db.sum(0)
-        dh_next = dh * z + db @ params["W_hh"]
     return loss, g
 
 
