@@ -68,9 +68,13 @@ class LiveFigure:
     updates the artists (or calls ``self.say`` with a message for bad input).
     """
 
+    MAX_TEXT_SNAPSHOTS = 200
+
     def __init__(self):
         self._dynamic: list = []   # artists redrawn on every update (blitted)
         self._background = None    # the rest of the figure, drawn once
+        self._cached: set = set()  # ids of texts pasted from a pixel cache (see cache_text)
+        self._snapshots: dict = {}
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.message = widgets.HTML(value="")
         self.latencies_ms: list[float] = []  # one entry per update, for the benchmark
@@ -104,6 +108,16 @@ class LiveFigure:
             a.set_animated(True)
             self._dynamic.append(a)
 
+    def cache_text(self, *texts) -> None:
+        """Animate these Text artists, and paste their pixels from a cache when a string repeats.
+
+        Rasterising text costs far more than lines; a title cycles through few strings. A
+        snapshot includes the static background under the text, so the cache is emptied on a
+        full redraw, and cached texts must not overlap other changing artists.
+        """
+        self.animate(*texts)
+        self._cached |= {id(t) for t in texts}
+
     def invalidate(self) -> None:
         """The static part changed (limits, labels): redraw it fully on the next render."""
         self._background = None
@@ -114,12 +128,29 @@ class LiveFigure:
         if self._background is None:
             canvas.draw()  # everything but the animated artists
             self._background = canvas.copy_from_bbox(self.fig.bbox)
+            self._snapshots = {}
         else:
             canvas.restore_region(self._background)
         for artist in self._dynamic:
-            if artist.get_visible():
+            if not artist.get_visible():
+                continue
+            if id(artist) in self._cached:
+                self._draw_cached_text(artist)
+            else:
                 self.fig.draw_artist(artist)
         return canvas_png(canvas)
+
+    def _draw_cached_text(self, text) -> None:
+        canvas = self.fig.canvas
+        key = (id(text), text.get_text())
+        snapshot = self._snapshots.get(key)
+        if snapshot is not None:
+            canvas.restore_region(snapshot)
+            return
+        self.fig.draw_artist(text)
+        if len(self._snapshots) < self.MAX_TEXT_SNAPSHOTS and text.get_text():
+            box = text.get_window_extent(canvas.get_renderer()).expanded(1.0, 1.0).padded(2)
+            self._snapshots[key] = canvas.copy_from_bbox(box)
 
     def say(self, text: str) -> None:
         """Show a short message under the controls (empty string clears it; long ones are cut)."""
