@@ -4,38 +4,32 @@
     g_t = f(g_{t+1}, x_t; θ_g)     reads x_t .. x_T   (right to left)
     output at t: [h_t ; g_t]       # (B, T, 2H)
 
-From scratch in numpy (forward and backward by hand, for a tanh RNN cell and a GRU cell,
-in PyTorch's parametrisation so weights copy across), and by hand in torch from two
-one-way RNNs. Tests check both against ``nn.RNN``/``nn.GRU(bidirectional=True)``. A
-``mask`` (B, T) lets padded steps carry the state through unchanged (notebook 09).
+From scratch in numpy with notebook 04's cells (helpers.gates: a tanh RNN cell or a GRU
+cell, in PyTorch's layout so weights copy across; the backward pass by hand here, for
+both cells and with a mask), and by hand in torch from two one-way RNNs. Tests check both
+against ``nn.RNN``/``nn.GRU(bidirectional=True)``. A ``mask`` (B, T) lets padded steps
+carry the state through unchanged (notebook 09).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from . import gates
 from .checks import Verdict, compare
+from .gates import TORCH_NAMES
 
-GATES = {"rnn": 1, "gru": 3}   # rows of W_ih per hidden unit: tanh RNN 1, GRU 3 (r, z, n)
-
-
-def sigmoid(a: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-a)), computed without overflow."""
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+GATES = {"rnn": 1, "gru": 3}   # rows of W_xh per hidden unit: tanh RNN 1, GRU 3 (r, z, n)
 
 
 def init_direction(I: int, H: int, cell: str = "gru", seed: int = 0) -> dict[str, np.ndarray]:
-    """W_ih (G*H, I), W_hh (G*H, H), b_ih (G*H,), b_hh (G*H,), uniform in ±1/sqrt(H) as torch does."""
-    G, k = GATES[cell], 1 / np.sqrt(H)
-    rng = np.random.default_rng(seed)
-    shapes = {"W_ih": (G * H, I), "W_hh": (G * H, H), "b_ih": (G * H,), "b_hh": (G * H,)}
-    return {name: rng.uniform(-k, k, shape) for name, shape in shapes.items()}
+    """W_xh (G*H, I), W_hh (G*H, H), b_xh (G*H,), b_hh (G*H,), uniform in ±1/sqrt(H) as torch does."""
+    return gates.init_params(cell, I, H, seed)
 
 
 def _check(p: dict, X: np.ndarray, cell: str) -> None:
     if cell not in GATES:
         raise ValueError(f"cell must be one of {sorted(GATES)}, got {cell!r}")
-    G, (GH, I) = GATES[cell], p["W_ih"].shape
+    G, (GH, I) = GATES[cell], p["W_xh"].shape
     if X.ndim != 3 or X.shape[2] != I:
         raise ValueError(f"X must have shape (B, T, {I}), got {X.shape}")
     if p["W_hh"].shape != (GH, GH // G):
@@ -43,18 +37,14 @@ def _check(p: dict, X: np.ndarray, cell: str) -> None:
 
 
 def step(p: dict, x: np.ndarray, h: np.ndarray, cell: str = "gru"):
-    """One step: the new state (B, H) from input x (B, I) and state h (B, H), and a cache."""
-    gi = x @ p["W_ih"].T + p["b_ih"]                  # (B, G*H)
-    gh = h @ p["W_hh"].T + p["b_hh"]                  # (B, G*H)
+    """One step of notebook 04's cell: the new state (B, H) from x (B, I) and h (B, H), and a cache."""
     if cell == "rnn":
-        h_new = np.tanh(gi + gh)
+        h_new, _ = gates.rnn_step(p, x, h)
         return h_new, (x, h, h_new)
     H = h.shape[1]
-    r = sigmoid(gi[:, :H] + gh[:, :H])                # reset gate
-    z = sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])      # update gate
-    n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])    # candidate state
-    h_new = (1 - z) * n + z * h
-    return h_new, (x, h, r, z, n, gh[:, 2 * H:])
+    h_new, g = gates.gru_step(p, x, h)
+    ghn = h @ p["W_hh"][2 * H:].T + p["b_hh"][2 * H:]   # the state's part of the candidate
+    return h_new, (x, h, g["r"], g["z"], g["n"], ghn)
 
 
 def step_backward(p: dict, cache: tuple, dh_new: np.ndarray, grads: dict, cell: str = "gru"):
@@ -62,7 +52,7 @@ def step_backward(p: dict, cache: tuple, dh_new: np.ndarray, grads: dict, cell: 
     if cell == "rnn":
         x, h, h_new = cache
         da = dh_new * (1 - h_new**2)                   # through tanh
-        dgi = dgh = da
+        dgx = dgh = da
         dh_direct = 0.0
     else:
         x, h, r, z, n, ghn = cache
@@ -71,14 +61,14 @@ def step_backward(p: dict, cache: tuple, dh_new: np.ndarray, grads: dict, cell: 
         dan = dn * (1 - n**2)                          # through tanh of the candidate
         dar = dan * ghn * r * (1 - r)                  # through r * (W_hn h + b_hn) and sigmoid
         daz = dz * z * (1 - z)
-        dgi = np.concatenate([dar, daz, dan], axis=1)
+        dgx = np.concatenate([dar, daz, dan], axis=1)
         dgh = np.concatenate([dar, daz, dan * r], axis=1)
         dh_direct = dh_new * z                         # the z * h path
-    grads["W_ih"] += dgi.T @ x
-    grads["b_ih"] += dgi.sum(0)
+    grads["W_xh"] += dgx.T @ x
+    grads["b_xh"] += dgx.sum(0)
     grads["W_hh"] += dgh.T @ h
     grads["b_hh"] += dgh.sum(0)
-    return dgh @ p["W_hh"] + dh_direct, dgi @ p["W_ih"]
+    return dgh @ p["W_hh"] + dh_direct, dgx @ p["W_xh"]
 
 
 def run(p: dict, X: np.ndarray, cell: str = "gru", mask: np.ndarray | None = None):
@@ -104,7 +94,7 @@ def run_backward(p: dict, cache, dhs: np.ndarray, cell: str = "gru"):
     """Backprop through time: grads of p and dL/dX (B, T, I), given dL/dh_t for every t (B, T, H)."""
     caches, mask = cache
     grads = {k: np.zeros_like(v) for k, v in p.items()}
-    dX = np.zeros((dhs.shape[0], dhs.shape[1], p["W_ih"].shape[1]))
+    dX = np.zeros((dhs.shape[0], dhs.shape[1], p["W_xh"].shape[1]))
     dh = np.zeros_like(dhs[:, 0])
     for t in reversed(range(dhs.shape[1])):
         dh = dh + dhs[:, t]
@@ -183,9 +173,6 @@ def copy_two_to_bidirectional(two, bi) -> None:
         for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
             getattr(bi, f"{name}_l0").copy_(getattr(two.fwd, f"{name}_l0"))
             getattr(bi, f"{name}_l0_reverse").copy_(getattr(two.bwd, f"{name}_l0"))
-
-
-TORCH_NAMES = {"W_ih": "weight_ih_l0", "W_hh": "weight_hh_l0", "b_ih": "bias_ih_l0", "b_hh": "bias_hh_l0"}
 
 
 def direction_to_numpy(rnn, reverse: bool = False) -> dict[str, np.ndarray]:

@@ -171,7 +171,7 @@ def np_forward(params: dict, ids: np.ndarray) -> dict:
     h, cache_f = bd.run(direction(params, "f"), X)
     out = {"X": X, "h": h, "cache_f": cache_f, "logits": {}}
     feats = {"h": h[:, :-2]}
-    if "W_ih_b" in params:                                     # bidirectional
+    if "W_xh_b" in params:                                     # bidirectional
         g, g_cache = bd.run(direction(params, "b"), X[:, ::-1])
         out.update(g=g[:, ::-1], cache_b=g_cache)
         feats.update(g=out["g"][:, 2:], hg=np.concatenate([h[:, :-2], out["g"][:, 2:]], axis=-1))
