@@ -85,7 +85,9 @@ class GradientFlowWidget(LiveFigure):
                title="how much of the gradient reaches k steps back", yticks=10.0 ** np.arange(-16, 17, 4))
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize=8, frameon=False)
-        self.animate(self.ring, self.eig, self.ref, self.jac, self.grad)
+        self.setting = ax.text(0.98, 0.96, "", transform=ax.transAxes, ha="right", va="top", fontsize=9,
+                               bbox=dict(boxstyle="round", fc="white", ec="#d1d5db"))
+        self.animate(self.ring, self.eig, self.ref, self.jac, self.grad, self.setting)
         self.readout = widgets.HTML()
         self.controls = {
             "radius": widgets.FloatSlider(value=radius, min=0.5, max=2.5, step=0.05,
@@ -116,6 +118,7 @@ class GradientFlowWidget(LiveFigure):
         self.ref.set_data(r["k"], clip(r["radius_k"]))
         self.eig.set_offsets(np.c_[r["eig"].real, r["eig"].imag])
         self.ring.set_data(radius * self._circle.real, radius * self._circle.imag)
+        self.setting.set_text(f"f = {c['nonlinearity'].value},  radius = {radius:.2f},  T = {T}")
         end = r["grad_norm"][-1]
         where = "below the chart" if end < FLOOR else "above the chart" if end > CEIL else ""
         self.readout.value = (

@@ -51,7 +51,8 @@ def rnn_step(params: dict, h_prev: np.ndarray, x_t: np.ndarray) -> np.ndarray:
     return np.tanh(x_t @ params["W_xh"].T + h_prev @ params["W_hh"].T + params["b_h"])
 
 
-def _check(params: dict, X: np.ndarray, h0) -> None:
+def check_shapes(params: dict, X: np.ndarray, h0=None) -> None:
+    """Raise ValueError naming the expected and actual shape if X (B, T, V) or h0 (B, H) is off."""
     H, V = params["W_xh"].shape
     if X.ndim != 3 or X.shape[2] != V:
         raise ValueError(f"X must have shape (B, T, {V}), got {X.shape}")
@@ -61,7 +62,7 @@ def _check(params: dict, X: np.ndarray, h0) -> None:
 
 def forward(params: dict, X: np.ndarray, h0: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Run the RNN over X (B, T, V) from h0 (B, H): states h, scores o and y for every step."""
-    _check(params, X, h0)
+    check_shapes(params, X, h0)
     B, T, _ = X.shape
     h0 = np.zeros((B, params["W_hh"].shape[0])) if h0 is None else h0
     h, hs = h0, []
@@ -115,6 +116,22 @@ def loss_and_grads(params: dict, X, targets, mask, h0=None, truncate: int | None
     grads = backward(params, cache, targets, mask, truncate)
     grads.pop("h0")
     return loss(cache, targets, mask), grads
+
+
+def train(X, targets, mask, H: int = 32, steps: int = 400, truncate: int | None = None, lr: float = 0.02,
+          batch_size: int = 128, seed: int = 0, live: bool = True, desc: str = "training") -> dict:
+    """Train the numpy RNN with our BPTT and Adam on random batches; returns the params."""
+    from .training import fit_numpy
+
+    params = init_params(X.shape[2], H, seed=seed)
+    rng = np.random.default_rng(seed)
+
+    def batch_loss_and_grads(p):
+        idx = rng.integers(len(X), size=batch_size)
+        return loss_and_grads(p, X[idx], targets[idx], mask[idx], truncate=truncate)
+
+    fit_numpy(batch_loss_and_grads, params, steps, lr=lr, every=50, live=live, desc=desc)
+    return params
 
 
 def perplexity(params: dict, X, targets, mask) -> float:
@@ -222,10 +239,24 @@ def markdown_table(rows: list[dict]) -> str:
     """A list of same-keyed dicts as a Markdown table."""
     if not rows:
         return "(no rows)"
+    cell = lambda v: f"{v:.2f}" if isinstance(v, float) else html.escape(str(v)).replace("|", "&#124;")  # noqa: E731
     keys = list(rows[0])
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(html.escape(str(r[k])) for k in keys) + " |" for r in rows]
+    lines = ["| " + " | ".join(cell(k) for k in keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(cell(r[k]) for k in keys) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def echo_first_word(sequences) -> list[np.ndarray]:
+    """Each phrase followed by its first word again, <bos> w1 ... wn <eos> w1: a long-range target."""
+    return [np.append(s, s[1]) for s in sequences]
+
+
+def last_step_accuracy(params: dict, X, targets, mask) -> float:
+    """How often the top guess at each sequence's last real step is the target."""
+    last = mask.sum(axis=1).astype(int) - 1           # (B,)
+    b = np.arange(len(X))
+    y = forward(params, X)["y"]                       # (B, T, V)
+    return float((y[b, last].argmax(axis=-1) == targets[b, last]).mean())
 
 
 # -- the torch twin --------------------------------------------------------------

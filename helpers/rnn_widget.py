@@ -14,7 +14,7 @@ MAX_WORDS = 9                  # longest phrase the widget draws (the data's lon
 MAX_STEPS = MAX_WORDS + 1      # <bos> + the words
 DONE, NOW, LATER = "#1e3a8a", "#ea580c", "#cbd5e1"   # colours: computed, step t, not yet
 XLIM, YLIM = (-0.5, MAX_STEPS + 0.5), (-0.4, 2.65)   # x axis of the graph and the heatmap: slot i at x = i
-EXAMPLES = ["three thousand, three hundred and three", "three hundred and three", "three",
+EXAMPLES = ["three thousand, three hundred and thirty-three", "three hundred and three", "three",
             "seven thousand and seven", "twenty-three", "nine thousand, nine hundred and ninety-nine",
             "one hundred and eleven", "four thousand"]
 
@@ -76,10 +76,10 @@ class UnrolledGraph:
                                    marker="^", s=22, linewidths=0)
         self.side_heads = ax.scatter(s - 0.22, np.ones(MAX_STEPS), marker=">", s=22, linewidths=0)
         self.h_nodes = ax.scatter(np.r_[0, s], np.ones(MAX_STEPS + 1), s=150, zorder=3, linewidths=1)
-        self.lit = ax.add_patch(Rectangle((0.55, -0.38), 0.9, 3.0, fc=NOW, alpha=0.13, ec=NOW, lw=1.5))
+        self.lit = ax.add_patch(Rectangle((0.55, -0.38), 0.9, 3.0, fc=NOW, alpha=0.13, ec=NOW, lw=1.5, zorder=4))
         # after step t: inputs faded, predictions hidden (not computed yet)
-        self.veil_x = ax.add_patch(Rectangle((1.5, -0.4), MAX_STEPS, 0.8, fc="white", alpha=0.7, lw=0))
-        self.veil_y = ax.add_patch(Rectangle((1.5, 1.55), MAX_STEPS, 1.1, fc="white", alpha=1.0, lw=0))
+        self.veil_x = ax.add_patch(Rectangle((1.5, -0.4), MAX_STEPS, 0.8, fc="white", alpha=0.7, lw=0, zorder=4))
+        self.veil_y = ax.add_patch(Rectangle((1.5, 1.55), MAX_STEPS, 1.1, fc="white", alpha=1.0, lw=0, zorder=4))
         self.phrase_artists = [*self.x_text, *self.y_text]
         self.step_artists = [self.veil_x, self.veil_y, self.shafts, self.up_heads, self.side_heads,
                              self.h_nodes, self.lit]
@@ -205,8 +205,7 @@ class RNNWidget(LiveFigure):
             handles.append(marks)
         ax.legend(handles=handles, loc="upper right", fontsize=8, ncol=3, frameon=False,
                   bbox_to_anchor=(1, 1.22))
-        ax.set_title("y_t = softmax(o_t): the next-word distribution at the lit step t", fontsize=9,
-                     loc="left", pad=14)
+        ax.set_title("y_t at the lit step t", fontsize=9, loc="left", pad=14)
         return bars, marks
 
     def invalidate(self) -> None:
@@ -306,6 +305,23 @@ def _bar_verts(heights: np.ndarray, width: float = 0.75) -> list:
     y = np.zeros((len(heights), 4))
     y[:, 1:3] = np.asarray(heights)[:, None]
     return list(np.stack([x, y], axis=-1))
+
+
+def unrolled_png(words: list[str], t: int, tops: list[str] | None = None) -> bytes:
+    """A picture of the folded loop and the unrolled graph of <bos> + words, with step t lit."""
+    from .live import figure_png
+
+    T = len(words) + 1
+    if len(words) > MAX_WORDS or not 1 <= t <= T:
+        raise ValueError(f"need at most {MAX_WORDS} words and 1 <= t <= {T}, got {len(words)} and {t}")
+    fig = new_figure(10.0, 2.3, dpi=72)
+    _draw_folded(fig.add_axes((0.0, 0.02, 0.09, 0.9)))
+    graph = UnrolledGraph(fig.add_axes((0.13, 0.02, 0.8, 0.9)))
+    graph.set_phrase([numbers.BOS] + words, tops or [f"y_{i}" for i in range(1, T + 1)], np.ones(T, bool))
+    for text in graph.y_text:
+        text.set_color("#374151")
+    graph.set_step(t, T)
+    return figure_png(fig, dpi=72)
 
 
 def demo() -> RNNWidget:

@@ -110,16 +110,7 @@ def test_a_briefly_trained_rnn_beats_the_one_step_optimum_on_held_out_phrases():
     d = numbers.load()
     Vn = len(d["vocab"])
     train, held = d["train"]["sequences"], d["held_out"]["sequences"]
-    X, targets, mask = rnn.batch(train, Vn)
-    rng = np.random.default_rng(0)
-    p = rnn.init_params(Vn, 16)
-    from helpers.training import fit_numpy
-
-    def lg(params):
-        idx = rng.integers(len(X), size=64)
-        return rnn.loss_and_grads(params, X[idx], targets[idx], mask[idx])
-
-    fit_numpy(lg, p, 120, lr=0.03, live=False)
+    p = rnn.train(*rnn.batch(train, Vn), H=16, steps=120, lr=0.03, batch_size=64, live=False)
     P = rnn.bigram_probs(numbers.bigram_counts(train, Vn))
     onestep_ppl = onestep.perplexity(P, numbers.bigram_counts(held, Vn))
     assert rnn.perplexity(p, *rnn.batch(held, Vn)) < onestep_ppl - 0.3
