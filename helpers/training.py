@@ -53,6 +53,17 @@ def _show(curve: LossCurve | None) -> None:
         display(curve.image)
 
 
+def _show_final(curve: LossCurve | None) -> None:
+    """Redraw the finished curve and keep a static copy for readers without a kernel."""
+    if curve is not None:
+        from IPython.display import HTML, display
+
+        from .live import static_html
+
+        curve.redraw()
+        display(HTML(static_html(curve.image.value, "Static picture of the loss curve")))
+
+
 class Adam:
     """Adam for a dict of numpy arrays (updated in place)."""
 
@@ -99,8 +110,7 @@ def fit_numpy(loss_and_grads, params: dict, steps: int, lr: float = 1e-2, every:
                     curve.redraw()
                 bar.set_postfix(loss=f"{loss:.3f}")
             bar.update(1)
-    if curve:  # the final curve, after the last point
-        curve.redraw()
+    _show_final(curve)
     return history
 
 
@@ -141,4 +151,5 @@ def fit_torch(model, batch_loss, steps: int, lr: float = 1e-2, every: int = 20, 
                 bar.set_postfix(loss=f"{value:.3f}")
             bar.update(1)
     model.eval()
+    _show_final(curve)
     return history
