@@ -173,7 +173,7 @@ def predict_next(params: dict, ids: np.ndarray) -> dict[str, np.ndarray]:
 
 
 # -- baselines and the cases where context matters ---------------------------------
-def bigram_probs(counts: np.ndarray, alpha: float = 0.01) -> np.ndarray:
+def bigram_probs(counts: np.ndarray, alpha: float = 1e-3) -> np.ndarray:
     """p(next | current) from bigram counts (V, V), plus alpha per cell so no pair gets p = 0."""
     smoothed = counts + alpha
     return smoothed / smoothed.sum(axis=1, keepdims=True)

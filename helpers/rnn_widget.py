@@ -10,7 +10,7 @@ from matplotlib.patches import FancyArrowPatch
 from . import numbers, rnn
 from .live import InputError, LiveFigure, canvas_png, new_figure
 
-MAX_WORDS = 9                  # longest phrase the widget draws (the data's longest has 8)
+MAX_WORDS = 9                  # longest phrase the widget draws (the data's longest has 7)
 MAX_STEPS = MAX_WORDS + 1      # <bos> + the words
 DONE, NOW, LATER = "#1e3a8a", "#ea580c", "#cbd5e1"   # colours: computed, step t, not yet
 XLIM, YLIM = (-0.5, MAX_STEPS + 0.5), (-0.4, 2.65)   # x axis of the graph and the heatmap: slot i at x = i
@@ -136,7 +136,7 @@ class RNNWidget(LiveFigure):
     """Type or pick a phrase, scrub t: h_t as a growing heatmap, the unrolled graph lit at t, y_t as bars."""
 
     def __init__(self, params: dict, vocab: numbers.Vocab, phrase: str = EXAMPLES[0],
-                 onestep_probs: np.ndarray | None = None, splits: dict | None = None):
+                 onestep_probs: np.ndarray | None = None, splits: dict | None = None, t: int | None = None):
         super().__init__()
         self.params, self.vocab = params, vocab
         self.onestep, self.splits = onestep_probs, splits or {}
@@ -158,13 +158,15 @@ class RNNWidget(LiveFigure):
         self.controls = {
             "phrase": widgets.Combobox(value=phrase, options=EXAMPLES, description="phrase",
                                        placeholder="type words or a number, then Enter",
+                                       style={"description_width": "initial"},
                                        ensure_option=False, continuous_update=False,
                                        layout=widgets.Layout(width="420px")),
-            "t": widgets.IntSlider(value=1, min=1, max=MAX_STEPS, description="step t"),
+            "t": widgets.IntSlider(value=1, min=1, max=MAX_STEPS, description="step t",
+                                   style={"description_width": "initial"}),
         }
         self.play = widgets.Play(value=1, min=1, max=MAX_STEPS, interval=700, description="play")
         widgets.jslink((self.play, "value"), (self.controls["t"], "value"))
-        self._words, self._syncing = None, False
+        self._words, self._syncing, self._first_t = None, False, t   # t: the first step shown
         self.connect()
         self.update()
 
@@ -244,15 +246,17 @@ class RNNWidget(LiveFigure):
                              self.message, self.readout, self.image])
 
     def _sync_t(self, T: int) -> int:
-        """A new phrase: the slider runs 1..T and jumps to T (the whole phrase)."""
+        """A new phrase: the slider runs 1..T and jumps to T (the whole phrase), or to the first t asked for."""
         t = self.controls["t"]
+        value = min(self._first_t or T, T)
+        self._first_t = None
         self._syncing = True
         try:
             t.max = self.play.max = T
-            t.value = T
+            t.value = value
         finally:
             self._syncing = False
-        return T
+        return value
 
     def refresh(self) -> None:
         """Read phrase and t, run the RNN, move every artist."""
@@ -327,4 +331,4 @@ def unrolled_png(words: list[str], t: int, tops: list[str] | None = None) -> byt
 def demo() -> RNNWidget:
     """A widget on untrained weights (for the benchmark: the cost does not depend on training)."""
     vocab = numbers.build_vocab()
-    return RNNWidget(rnn.init_params(len(vocab), 32), vocab)
+    return RNNWidget(rnn.init_params(len(vocab), 32), vocab, t=4)

@@ -171,6 +171,8 @@ def markdown(results: dict) -> str:
 
 
 def _fmt(v: float) -> str:
+    if 0 < abs(v) < 1e-3:  # errors and differences (1e-9): a percentage would print 0.0%
+        return f"{v:.1e}"
     return f"{v:.1%}" if 0 <= v <= 1 and not float(v).is_integer() else f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
 
 

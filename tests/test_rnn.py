@@ -135,7 +135,7 @@ def widget():
     vocab = numbers.build_vocab()
     return rnn_widget.RNNWidget(rnn.init_params(len(vocab), 8), vocab, phrase="three hundred and five",
                                 onestep_probs=np.full((len(vocab), len(vocab)), 1 / len(vocab)),
-                                splits={"three hundred and five": "held_out"})
+                                splits={"three hundred and five": "held_out"}, t=2)
 
 
 def test_parse_phrase_writes_out_digits_and_rejects_bad_input():
@@ -162,13 +162,16 @@ def test_compute_is_pure_and_shaped():
 
 def test_widget_scrubs_t_and_follows_the_phrase(widget):
     c = widget.controls
-    assert c["t"].max == 5 and c["t"].value == 5
+    assert c["t"].max == 5 and c["t"].value == 2          # the first t asked for
+    before, readout = widget.image.value, widget.readout.value
+    c["t"].value = 5
+    assert widget.image.value != before and widget.readout.value != readout
     before, readout = widget.image.value, widget.readout.value
     c["t"].value = 2
     assert widget.image.value != before and widget.readout.value != readout
     assert "x<sub>2</sub> = 'three'" in widget.readout.value
     c["phrase"].value = "twenty-three"
-    assert c["t"].max == 3 and c["t"].value == 3 and widget.message.value == ""
+    assert c["t"].max == 3 and c["t"].value == 3 and widget.message.value == ""   # a new phrase: all of it
     assert "twenty three" in widget.title.get_text()
 
 
