@@ -1,8 +1,6 @@
 """Notebook 03's widget: how the gradient dL/dh_t shrinks or grows as it flows back T steps."""
 from __future__ import annotations
 
-import html
-
 import ipywidgets as widgets
 import numpy as np
 
@@ -125,7 +123,7 @@ class GradientFlowWidget(LiveFigure):
             f"after all T = {T} steps back, the gradient is <b>{end:.2g}</b> times its size at step T"
             f"{' (' + where + ')' if where else ''}; average slope f′ = {r['mean_slope']:.2f}, "
             f"so each step multiplies by roughly radius × slope = {radius * r['mean_slope']:.2f}"
-            + (f" ({html.escape('vanishing')})" if end < 1e-3 else " (exploding)" if end > 1e3 else ""))
+            + (" (vanishing)" if end < 1e-3 else " (exploding)" if end > 1e3 else ""))
 
 
 def demo() -> GradientFlowWidget:
