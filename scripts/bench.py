@@ -89,6 +89,10 @@ def _sweep(control, n: int) -> list:
         if hasattr(control, "base"):  # log slider
             exps = np.linspace(control.min, control.max, n)
             return [float(control.base ** e) for e in exps]
+        if isinstance(control.value, int) and control.max - control.min + 1 < n:
+            # few integer values: go back and forth, so that every one of the n values is a change
+            cycle = list(range(control.min, control.max + 1)) + list(range(control.max - 1, control.min, -1))
+            return [cycle[i % len(cycle)] for i in range(n)] if len(cycle) > 1 else []
         vals = np.linspace(control.min, control.max, n)
         return [type(control.value)(v) if isinstance(control.value, int) else float(v) for v in vals]
     if hasattr(control, "options") and control.options and type(control).__name__ != "Combobox":
