@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.patches import FancyArrowPatch
 
 from . import numbers, rnn
-from .live import InputError, LiveFigure, canvas_png, new_figure
+from .live import InputError, LiveFigure, new_figure
 
 MAX_WORDS = 9                  # longest phrase the widget draws (the data's longest has 7)
 MAX_STEPS = MAX_WORDS + 1      # <bos> + the words
@@ -151,9 +151,8 @@ class RNNWidget(LiveFigure):
         self.title = self.fig.text(0.01, 0.99, "", fontsize=10, va="top", weight="bold")
         self.readout = widgets.HTML()   # the step's equation and numbers (text is slow to draw)
         # three layers: the figure (drawn once), the phrase's words, then what changes with t
-        self._phrase_layer, self.phrase_artists = None, [*self.graph.phrase_artists, self.title]
-        for artist in self.phrase_artists:
-            artist.set_animated(True)
+        self.phrase_artists = [*self.graph.phrase_artists, self.title]
+        self.add_layer(*self.phrase_artists)
         self.animate(*self.graph.step_artists, self.heat, self.frame, self.bars, self.marks)
         self.controls = {
             "phrase": widgets.Combobox(value=phrase, options=EXAMPLES, description="phrase",
@@ -209,30 +208,6 @@ class RNNWidget(LiveFigure):
                   bbox_to_anchor=(1, 1.22))
         ax.set_title("y_t at the lit step t", fontsize=9, loc="left", pad=14)
         return bars, marks
-
-    def invalidate(self) -> None:
-        """Redraw everything (the figure and the phrase layer) on the next render."""
-        super().invalidate()
-        self._phrase_layer = None
-
-    def render(self) -> bytes:
-        """Like LiveFigure.render, with a middle layer (the phrase) cached between figure and step."""
-        canvas = self.fig.canvas
-        if self._background is None:
-            canvas.draw()
-            self._background, self._phrase_layer = canvas.copy_from_bbox(self.fig.bbox), None
-        if self._phrase_layer is None:
-            canvas.restore_region(self._background)
-            for artist in self.phrase_artists:
-                if artist.get_visible():
-                    self.fig.draw_artist(artist)
-            self._phrase_layer = canvas.copy_from_bbox(self.fig.bbox)
-        else:
-            canvas.restore_region(self._phrase_layer)
-        for artist in self._dynamic:
-            if artist.get_visible():
-                self.fig.draw_artist(artist)
-        return canvas_png(canvas)
 
     def _on_change(self, change=None) -> None:
         if not self._syncing:
@@ -300,7 +275,7 @@ class RNNWidget(LiveFigure):
         kind = {"train": "a training phrase", "held_out": "a held-out phrase, never trained on"}.get(
             self.splits.get(text), "not one of the data's phrases")
         self.title.set_text(f"'{text}'  ({kind}):  T = {T} steps")
-        self._phrase_layer = None
+        self.refresh_layer()
 
 
 def _bar_verts(heights: np.ndarray, width: float = 0.75) -> list:
