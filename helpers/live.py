@@ -75,6 +75,8 @@ class LiveFigure:
         self._background = None    # the rest of the figure, drawn once
         self._cached: set = set()  # ids of texts pasted from a pixel cache (see cache_text)
         self._snapshots: dict = {}
+        self._layer: list = []     # artists that change rarely, drawn over the background (add_layer)
+        self._layer_pixels = None  # background + layer, cached until refresh_layer()
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.message = widgets.HTML(value="")
         self.latencies_ms: list[float] = []  # one entry per update, for the benchmark
@@ -118,9 +120,20 @@ class LiveFigure:
         self.animate(*texts)
         self._cached |= {id(t) for t in texts}
 
+    def add_layer(self, *artists) -> None:
+        """Artists that change rarely (say, with a new phrase but not with t): cached between updates."""
+        for a in artists:
+            a.set_animated(True)
+            self._layer.append(a)
+
+    def refresh_layer(self) -> None:
+        """The layer's artists changed: redraw them on the next render."""
+        self._layer_pixels = None
+
     def invalidate(self) -> None:
         """The static part changed (limits, labels): redraw it fully on the next render."""
         self._background = None
+        self._layer_pixels = None
 
     def render(self) -> bytes:
         """Draw the figure (static part from cache) and return it as PNG bytes."""
@@ -128,9 +141,14 @@ class LiveFigure:
         if self._background is None:
             canvas.draw()  # everything but the animated artists
             self._background = canvas.copy_from_bbox(self.fig.bbox)
-            self._snapshots = {}
-        else:
+            self._snapshots, self._layer_pixels = {}, None
+        if self._layer and self._layer_pixels is None:
             canvas.restore_region(self._background)
+            for artist in self._layer:
+                if artist.get_visible():
+                    self.fig.draw_artist(artist)
+            self._layer_pixels = canvas.copy_from_bbox(self.fig.bbox)
+        canvas.restore_region(self._layer_pixels if self._layer else self._background)
         for artist in self._dynamic:
             if not artist.get_visible():
                 continue

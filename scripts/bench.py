@@ -89,6 +89,10 @@ def _sweep(control, n: int) -> list:
         if hasattr(control, "base"):  # log slider
             exps = np.linspace(control.min, control.max, n)
             return [float(control.base ** e) for e in exps]
+        if isinstance(control.value, int) and control.max - control.min + 1 < n:
+            # few integer values: go back and forth, so that every one of the n values is a change
+            cycle = list(range(control.min, control.max + 1)) + list(range(control.max - 1, control.min, -1))
+            return [cycle[i % len(cycle)] for i in range(n)] if len(cycle) > 1 else []
         vals = np.linspace(control.min, control.max, n)
         return [type(control.value)(v) if isinstance(control.value, int) else float(v) for v in vals]
     if hasattr(control, "options") and control.options and type(control).__name__ != "Combobox":
@@ -171,6 +175,8 @@ def markdown(results: dict) -> str:
 
 
 def _fmt(v: float) -> str:
+    if 0 < abs(v) < 1e-3:  # errors and differences (1e-9): a percentage would print 0.0%
+        return f"{v:.1e}"
     return f"{v:.1%}" if 0 <= v <= 1 and not float(v).is_integer() else f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
 
 
