@@ -29,7 +29,8 @@ def init_params(V: int, H: int, seed: int = 0, scale: float = 0.5) -> dict[str, 
             "W2": rng.normal(0, scale / np.sqrt(H), (V, H)), "b2": np.zeros(V)}
 
 
-def _check_input(params: dict, X: np.ndarray) -> None:
+def check_input(params: dict, X: np.ndarray) -> None:
+    """Raise a ValueError naming the expected and actual shape unless X is (B, V)."""
     V = params["W1"].shape[1]
     if X.ndim != 2 or X.shape[1] != V:
         raise ValueError(f"x must have shape (B, {V}), got {X.shape}")
@@ -37,7 +38,7 @@ def _check_input(params: dict, X: np.ndarray) -> None:
 
 def forward(params: dict, X: np.ndarray, tau: float = TAU) -> dict[str, np.ndarray]:
     """One step for a batch of inputs X (B, V): returns h1, o, y (and what backward needs)."""
-    _check_input(params, X)
+    check_input(params, X)
     h1 = np.tanh(X @ params["W1"].T + params["b1"])   # (B, H)
     o = np.tanh(h1 @ params["W2"].T + params["b2"])   # (B, V)
     y = softmax(o / tau)                              # (B, V)
