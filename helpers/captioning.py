@@ -33,7 +33,7 @@ def cell_patches(x):
     return p[:, STAGE].reshape(B * len(STAGE), C, c, c)
 
 
-def make_model(K: int = 16, E: int = 16, H: int = 96, mode: str = "input", seed: int = 0, dtype=None,
+def make_model(K: int = 16, E: int = 16, H: int = 128, mode: str = "input", seed: int = 0, dtype=None,
                C: tuple = (8, 16), streams: bool = True, Kc: int = 6):
     """Encoder (a small CNN on each stage cell: picture -> v, K numbers per cell) and GRU decoder.
 
@@ -116,7 +116,7 @@ def batch_loss(model, images, ids):
                            ignore_index=scenes.INDEX[scenes.PAD])
 
 
-def train(model, data: dict, steps: int = 800, batch: int = 32, lr: float = 1e-2, seed: int = 0,
+def train(model, data: dict, steps: int = 1000, batch: int = 24, lr: float = 1e-2, seed: int = 0,
           live: bool = True, validate=None, every: int = 50) -> dict:
     """Teacher-forced training on random mini-batches of data (images, ids) with fit_torch.
 
@@ -153,14 +153,14 @@ def train(model, data: dict, steps: int = 800, batch: int = 32, lr: float = 1e-2
 
 
 def teacher_forced_accuracy(model, data: dict) -> float:
-    """Share of words right when every previous word given is the true one (no free running)."""
+    """Share of caption words right when every previous word given is the true one (no free running)."""
     import torch
 
     ids = torch.as_tensor(data["ids"])
     with torch.no_grad():
         pred = model(torch.as_tensor(data["images"]), ids[:, :-1]).argmax(-1)   # (B, T)
     target = ids[:, 1:]
-    mask = target != scenes.INDEX[scenes.PAD]
+    mask = target > scenes.INDEX[scenes.EOS]                                # words, not <pad> or <eos>
     return float((pred == target)[mask].float().mean())
 
 

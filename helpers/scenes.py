@@ -28,8 +28,8 @@ SHAPES = ("circle", "square", "triangle", "cross")
 COLOURS = {"red": (0.90, 0.16, 0.14), "green": (0.16, 0.72, 0.22),
            "blue": (0.22, 0.38, 0.96), "yellow": (0.95, 0.84, 0.12)}
 SIZES = {"small": 5, "large": 9}             # diameter in pixels
-HELD_OUT = {"left": ("red", "triangle"), "top": ("green", "circle"), "centre": ("blue", "cross"),
-            "right": ("yellow", "square"), "bottom": ("green", "cross")}   # place -> (colour, shape)
+HELD_OUT = {"left": ("red", "square"), "top": ("green", "cross"), "centre": ("yellow", "circle"),
+            "right": ("red", "cross"), "bottom": ("green", "circle")}     # place -> (colour, shape)
 NOVEL = ("blue", "triangle")                                               # never in training
 SPLITS = ("train", "held_out", "novel")
 POSITIONS = {"left": (1, 0), "centre": (1, 1), "right": (1, 2), "top": (0, 1), "bottom": (2, 1)}  # (row, col)
@@ -208,3 +208,22 @@ def make_split(n: int, split: str, seed: int, noise: float = 0.03) -> dict:
 def placements_in(scenes) -> set[tuple[str, str, str]]:
     """Every (colour, shape, place) that occurs in some scene."""
     return {(o.colour, o.shape, place(o)) for s in scenes for o in s}
+
+
+def gallery(images, captions, cols: int = 4):
+    """A figure of pictures (N, 3, S, S) with their captions underneath."""
+    import textwrap
+
+    from .live import new_figure
+
+    n = len(images)
+    rows = -(-n // cols)
+    fig = new_figure(2.5 * cols, 3.0 * rows)
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.99, bottom=0.26 / rows, wspace=0.08, hspace=0.42)
+    for i, ax in enumerate(fig.subplots(rows, cols, squeeze=False).flat):
+        ax.set_axis_off()
+        if i < n:
+            ax.imshow(np.asarray(images[i]).transpose(1, 2, 0), interpolation="nearest")
+            ax.text(0.5, -0.04, textwrap.fill(captions[i], 30), transform=ax.transAxes, ha="center", va="top",
+                    fontsize=9)
+    return fig
