@@ -115,35 +115,34 @@ class CaptionWidget(LiveFigure):
 
     # -- controls -----------------------------------------------------------------------
     def _build_controls(self, scene) -> None:
-        narrow = lambda w: widgets.Layout(width=w)
+        def dropdown(options, value, label, label_px, box_px):
+            return widgets.Dropdown(options=options, value=value, description=label,
+                                    style={"description_width": f"{label_px}px"},
+                                    layout=widgets.Layout(width=f"{label_px + box_px}px"))
+
         c = {}
         for i in range(scenes.MAX_OBJECTS):
             o = scene[i] if i < len(scene) else None
-            c[f"shape{i}"] = widgets.Dropdown(options=[NONE, *scenes.SHAPES], value=o.shape if o else NONE,
-                                              description=f"shape {i + 1}", layout=narrow("170px"))
-            c[f"colour{i}"] = widgets.Dropdown(options=list(scenes.COLOURS), value=o.colour if o else "green",
-                                               description="colour", layout=narrow("150px"))
-            c[f"size{i}"] = widgets.Dropdown(options=list(scenes.SIZES), value=o.size if o else "small",
-                                             description="size", layout=narrow("140px"))
-            c[f"place{i}"] = widgets.Dropdown(options=list(scenes.POSITIONS),
-                                              value=scenes.place(o) if o else "centre",
-                                              description="place", layout=narrow("150px"))
-        c["random"] = widgets.Button(description="random scene", layout=narrow("120px"))
-        c["split"] = widgets.Dropdown(options=list(scenes.SPLITS), value="held_out", description="from",
-                                      layout=narrow("150px"))
-        c["decoder"] = widgets.ToggleButtons(options=["greedy", "beam"], value="greedy", description="decoder",
-                                             style={"button_width": "70px"})
-        c["width"] = widgets.IntSlider(value=3, min=1, max=8, description="beam width", layout=narrow("250px"))
-        c["step"] = widgets.IntSlider(value=1, min=1, max=ROWS, description="step t", layout=narrow("300px"))
+            c[f"shape{i}"] = dropdown([NONE, *scenes.SHAPES], o.shape if o else NONE, f"shape {i + 1}", 55, 100)
+            c[f"colour{i}"] = dropdown(list(scenes.COLOURS), o.colour if o else "green", "colour", 50, 90)
+            c[f"size{i}"] = dropdown(list(scenes.SIZES), o.size if o else "small", "size", 35, 80)
+            c[f"place{i}"] = dropdown(list(scenes.POSITIONS), scenes.place(o) if o else "centre", "place", 42, 90)
+        c["random"] = widgets.Button(description="random scene", layout=widgets.Layout(width="120px"))
+        c["split"] = dropdown(list(scenes.SPLITS), "held_out", "from the set", 85, 100)
+        c["step"] = widgets.IntSlider(value=1, min=1, max=ROWS, description="step t",
+                                      style={"description_width": "50px"}, layout=widgets.Layout(width="300px"))
+        c["decoder"] = dropdown(["greedy", "beam"], "greedy", "decoder", 60, 90)
+        c["width"] = widgets.IntSlider(value=3, min=1, max=8, description="beam width",
+                                       style={"description_width": "90px"}, layout=widgets.Layout(width="300px"))
         self.controls = c
 
     def layout(self) -> widgets.Widget:
-        """One row of controls per shape, then the decoder row, the message and the picture."""
+        """A row per shape, a random-scene row, the step and decoder row, the message, the picture."""
         c = self.controls
         rows = [widgets.HBox([c[f"{k}{i}"] for k in ("shape", "colour", "size", "place")])
                 for i in range(scenes.MAX_OBJECTS)]
-        rows.append(widgets.HBox([c["random"], c["split"], c["decoder"], c["width"]]))
-        rows.append(c["step"])
+        rows.append(widgets.HBox([c["random"], c["split"]]))
+        rows.append(widgets.HBox([c["step"], c["decoder"], c["width"]]))
         return widgets.VBox([*rows, self.message, self.info, self.image])
 
     def _on_change(self, _change=None) -> None:
