@@ -117,7 +117,7 @@ def batch_loss(model, images, ids):
 
 
 def train(model, data: dict, steps: int = 1000, batch: int = 24, lr: float = 1e-2, seed: int = 0,
-          live: bool = True, validate=None, every: int = 50) -> dict:
+          live: bool = True, validate=None, every: int = 50, clip: float | None = 1.0) -> dict:
     """Teacher-forced training on random mini-batches of data (images, ids) with fit_torch.
 
     The learning rate falls linearly from lr to 0 over the steps: an optimizer hook sets it
@@ -147,7 +147,7 @@ def train(model, data: dict, steps: int = 1000, batch: int = 24, lr: float = 1e-
     handle = register_optimizer_step_pre_hook(decay)
     try:
         return fit_torch(model, loss, steps, lr=lr, live=live, every=every, validate=validate,
-                         desc="captioner", clip=1.0)
+                         desc="captioner", clip=clip)
     finally:
         handle.remove()
 
