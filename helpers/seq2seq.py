@@ -159,18 +159,40 @@ def batch_sampler(pairs, batch: int, seed: int = 0, weights=None):
 
 
 def train(model, pairs, held_out=None, steps: int = 200, batch: int = 64, lr: float = 1e-2, seed: int = 0,
-          live: bool = True, desc: str = "training"):
-    """Train with Adam on batches that favour rare short numbers; held-out loss drawn every 25 steps."""
+          live: bool = True, desc: str = "training", track: bool = False):
+    """Train with Adam on batches that favour rare short numbers; held-out loss drawn every 25 steps.
+
+    With track=True, each validation also runs teacher_vs_free on 250 held-out numbers:
+    history["teacher_vs_free"] = [(step, its dict), ...].
+    """
     from .training import fit_torch
     from .translation import balanced_weights
 
-    validate = None
+    validate, tracked = None, []
     if held_out is not None:
-        tensors = to_tensors(held_out.src[::4], held_out.tgt[::4])       # ~500 numbers across the range
-        validate = lambda m: loss(m, *tensors)                      # noqa: E731
+        tensors = to_tensors(held_out.src[::4], held_out.tgt[::4])          # ~500 numbers across the range
+        few = subset(held_out, slice(None, None, 8))                        # ~250 for the slower measures
+
+        def validate(m):
+            if track:
+                tracked.append(teacher_vs_free(m, few))
+            return loss(m, *tensors)
+
     sampler = batch_sampler(pairs, batch, seed, balanced_weights(pairs.source_lengths()))
     with single_thread():
-        return fit_torch(model, sampler, steps, lr=lr, every=25, live=live, desc=desc, validate=validate, clip=1.0)
+        history = fit_torch(model, sampler, steps, lr=lr, every=25, live=live, desc=desc,
+                            validate=validate, clip=1.0)
+    history["teacher_vs_free"] = [(step, r) for (step, _), r in zip(history["val"], tracked)]
+    return history
+
+
+def subset(pairs, index):
+    """The Pairs at some positions (a slice or an index array)."""
+    from .translation import Pairs
+
+    pick = np.arange(len(pairs))[index]
+    return Pairs(pairs.numbers[pick], [pairs.english[i] for i in pick], [pairs.german[i] for i in pick],
+                 [pairs.src[i] for i in pick], [pairs.tgt[i] for i in pick])
 
 
 def final_state_without_packing(model, x):
@@ -244,6 +266,48 @@ def teacher_forced_accuracy(model, pairs) -> dict[str, float]:
     right = (logits.argmax(-1).numpy() == target) & real
     return {"char": float(right.sum() / real.sum()),
             "sequence": float(np.mean(right.sum(1) == real.sum(1)))}
+
+
+def edit_distance(a, b) -> int:
+    """Levenshtein distance: the fewest insertions, deletions and substitutions turning a into b."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def teacher_vs_free(model, pairs) -> dict[str, float]:
+    """Character errors fed the true prefix (teacher forcing) and fed its own output (free running).
+
+    Per real target character (<eos> included): under teacher forcing the wrong predictions,
+    free running the edit distance from the greedy output to the target. A number is exactly
+    right free running if and only if no character is wrong under teacher forcing, so
+    'exact' is one number; the difference is in how much one slip costs.
+    """
+    torch = _torch()
+    x, x_len, y, _ = to_tensors(pairs.src, pairs.tgt)
+    with torch.no_grad(), single_thread():
+        logits, _ = model(x, x_len, y[:, :-1])
+    ids, _ = greedy_batch(model, x, x_len)
+    target = y[:, 1:].numpy()
+    real = target != PAD_ID
+    tf_wrong = ((logits.argmax(-1).numpy() != target) & real).sum(1)                 # (B,)
+    bad = tf_wrong > 0                                  # exactly the numbers free running gets wrong
+    fr_wrong = np.zeros(len(bad), dtype=int)
+    for i in np.flatnonzero(bad):
+        fr_wrong[i] = edit_distance(_until_eos(ids[i]), list(pairs.tgt[i][1:]))
+    return {"exact": float(np.mean(~bad)), "teacher_forcing": float(tf_wrong.sum() / real.sum()),
+            "free_running": float(fr_wrong.sum() / real.sum()),
+            "tf_per_wrong_number": float(tf_wrong[bad].mean()) if bad.any() else 0.0,
+            "fr_per_wrong_number": float(fr_wrong[bad].mean()) if bad.any() else 0.0}
+
+
+def _until_eos(row) -> list[int]:
+    """Ids up to and including the first <eos> (all of them if there is none)."""
+    row = list(row)
+    return row[:row.index(EOS_ID) + 1] if EOS_ID in row else row
 
 
 def first_error_positions(predicted, reference) -> np.ndarray:

@@ -73,3 +73,21 @@ def held_out_curves(histories: dict) -> bytes:
     ax.legend(fontsize=8)
     fig.tight_layout()
     return figure_png(fig, dpi=90)
+
+
+def teacher_vs_free(history: dict, title: str = "") -> bytes:
+    """Held-out character errors under teacher forcing and free running, while training (log scale)."""
+    steps = np.array([step for step, _ in history["teacher_vs_free"]])
+    tf = np.array([r["teacher_forcing"] for _, r in history["teacher_vs_free"]])
+    fr = np.array([r["free_running"] for _, r in history["teacher_vs_free"]])
+    fig = new_figure(5.2, 2.7)
+    ax = fig.add_subplot()
+    nan0 = lambda v: np.where(v > 0, 100 * v, np.nan)  # noqa: E731  (no errors at all: no point on a log axis)
+    ax.plot(steps, nan0(tf), "o-", ms=3, color="#9333ea", label="teacher forcing (true prefix)")
+    ax.plot(steps, nan0(fr), "s-", ms=3, color="#ea580c", label="free running (own output)")
+    ax.set(yscale="log", xlabel="training step", ylabel="wrong characters, %",
+           title=title or "held-out character errors while training")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return figure_png(fig, dpi=90)

@@ -19,6 +19,7 @@ END = "⏎"                # how the end mark <eos> is shown
 MAX_STEPS = seq2seq.MAX_LEN
 TOP = 3
 SURE = 0.95             # runners-up are written out only at steps where the best is less sure than this
+RUNNERS = 10            # at most this many such steps are written out
 
 
 def compute(params: dict, src_ids, forced=None) -> dict:
@@ -57,7 +58,7 @@ class Seq2SeqWidget(LiveFigure):
     # -- figure ---------------------------------------------------------------------------
     def _build_figure(self, H: int) -> None:
         fig = self.fig = new_figure(10.5, 4.6)
-        fig.set_dpi(78)
+        fig.set_dpi(72)
         gs = fig.add_gridspec(2, 2, width_ratios=[1, 2.3], height_ratios=[MAX_WORDS, TOP + 0.4],
                               left=0.085, right=0.99, top=0.83, bottom=0.04, wspace=0.04, hspace=0.28)
         ax_h, ax_a = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[0, 1])
@@ -78,9 +79,12 @@ class Seq2SeqWidget(LiveFigure):
         ax_o.set(yticks=[], xticks=[])
         ax_o.set_title(f"decoder output, step by step: best, 2nd, 3rd candidate (the last two where p(best) < {SURE})",
                        fontsize=10)
-        self.o_rows = [ax_o.text(-0.5, k, "", ha="left", va="center", family="DejaVu Sans Mono")
-                       for k in range(TOP)]
-        _fit_width(self.o_rows, ax_o, MAX_STEPS)
+        self.o_best = ax_o.text(-0.5, 0, "", ha="left", va="center", family="DejaVu Sans Mono")
+        _fit_width([self.o_best], ax_o, MAX_STEPS)
+        # runners-up: a few single characters, placed only at the steps where the best was unsure
+        self.o_runners = [[ax_o.text(0, k, "", ha="center", va="center", family="DejaVu Sans Mono",
+                                     fontsize=self.o_best.get_fontsize(), visible=False) for _ in range(RUNNERS)]
+                          for k in range(1, TOP)]
         cell_pt = ax_o.get_position().width * fig.get_figwidth() * 72 / MAX_STEPS
         (self.wrong,) = ax_o.plot([], [], "s", ms=0.8 * cell_pt, mfc="none", mec="#dc2626", mew=1.5)
         from matplotlib.patches import Rectangle
@@ -89,8 +93,16 @@ class Seq2SeqWidget(LiveFigure):
         self.cursor_a = ax_a.add_patch(Rectangle((-0.5, -0.5), 1, MAX_WORDS, fill=False, ec="#f59e0b", lw=2))
         self.title = fig.suptitle("", fontsize=11, y=0.985)
         self.subtitle = fig.text(0.5, 0.9, "", ha="center", fontsize=9, color="#374151")
-        self.animate(self.h_img, *self.words, self.c_img, self.a_img, self.a_note, self.o_img, *self.o_rows,
+        self.animate(self.h_img, *self.words, self.c_img, self.a_img, self.a_note, self.o_img, self.o_best,
+                     *[t for row in self.o_runners for t in row],
                      self.wrong, self.cursor_o, self.cursor_a, self.title, self.subtitle)
+
+    def render(self) -> bytes:
+        """As LiveFigure.render, with unhinted text, so a row of characters keeps to its cells."""
+        import matplotlib
+
+        with matplotlib.rc_context({"text.hinting": "no_hinting"}):
+            return super().render()
 
     # -- wiring ---------------------------------------------------------------------------
     def _on_number(self, change) -> None:
@@ -143,9 +155,14 @@ class Seq2SeqWidget(LiveFigure):
         probs = np.full((TOP, MAX_STEPS), np.nan)
         probs[:, :T] = r["probs"].T
         self.o_img.set_array(probs.ravel())
-        sure = r["probs"][:, 0] >= SURE                                  # runners-up shown only where unsure
-        for k, row in enumerate(self.o_rows):
-            row.set_text("".join(" " if (k and ok) else ch for ch, ok in zip(chars[:, k], sure)))
+        self.o_best.set_text("".join(chars[:, 0]))
+        unsure = np.flatnonzero(r["probs"][:, 0] < SURE)[:RUNNERS]    # runners-up shown only where unsure
+        for k, row in enumerate(self.o_runners, start=1):
+            for i, cell in enumerate(row):
+                cell.set_visible(i < len(unsure))
+                if i < len(unsure):
+                    cell.set_text(chars[unsure[i], k])
+                    cell.set_x(unsure[i])
         truth = None if reference is None else list(reference) + [END]
         wrong = [t for t in range(T) if truth is not None and (t >= len(truth) or chars[t, 0] != truth[t])]
         self.wrong.set_data(wrong, [0] * len(wrong))
@@ -180,6 +197,13 @@ class Seq2SeqWidget(LiveFigure):
 
 def _fit_width(texts, ax, n: int) -> None:
     """Set the font size of monospace texts so that n characters span the axes' width exactly."""
+    import matplotlib
+
+    with matplotlib.rc_context({"text.hinting": "no_hinting"}):
+        _fit(texts, ax, n)
+
+
+def _fit(texts, ax, n: int) -> None:
     renderer = ax.figure.canvas.get_renderer()
     probe = texts[0]
     probe.set_fontsize(10)

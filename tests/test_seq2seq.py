@@ -166,12 +166,31 @@ def test_metrics():
     assert s2s.first_error_positions(["abcd", "abx", "ab"], ["abcd", "abc", "abc"]).tolist() == [2, 2]
 
 
-def test_teacher_forced_accuracy_counts_only_real_characters(data):
-    model = tiny(data, False, double=False)
-    pairs = data["held_out"]
-    sub = tr.Pairs(pairs.numbers[:20], pairs.english[:20], pairs.german[:20], pairs.src[:20], pairs.tgt[:20])
-    r = s2s.teacher_forced_accuracy(model, sub)
-    assert 0 <= r["sequence"] <= r["char"] <= 1
+def test_edit_distance():
+    assert s2s.edit_distance("kitten", "sitting") == 3
+    assert s2s.edit_distance([], [1, 2]) == 2 and s2s.edit_distance([1, 2, 3], [1, 2, 3]) == 0
+    assert s2s.edit_distance("einundzwanzig", "zweiundzwanzig") == 3
+
+
+def test_teacher_vs_free_on_a_briefly_trained_model(data):
+    model = s2s.make_model(len(data["src_vocab"]), len(data["tgt_vocab"]), E=8, H=16, seed=0)
+    s2s.train(model, data["train"], steps=40, batch=32, lr=2e-2, live=False)
+    few = s2s.subset(data["held_out"], slice(None, None, 40))
+    r = s2s.teacher_vs_free(model, few)
+    tf = s2s.teacher_forced_accuracy(model, few)
+    pred = s2s.translate(model, few.src, data["tgt_vocab"])
+    # exactly right free running <=> every character right under teacher forcing
+    assert r["exact"] == pytest.approx(tf["sequence"])
+    assert r["exact"] == pytest.approx(s2s.exact_match(pred, few.german))
+    assert r["teacher_forcing"] == pytest.approx(1 - tf["char"])
+    assert r["exact"] < 1 and r["free_running"] >= r["teacher_forcing"] > 0
+    assert r["fr_per_wrong_number"] >= r["tf_per_wrong_number"] >= 1
+
+
+def test_subset_keeps_pairs_together(data):
+    sub = s2s.subset(data["held_out"], np.array([3, 0]))
+    assert sub.numbers.tolist() == data["held_out"].numbers[[3, 0]].tolist()
+    assert tr.german(sub.numbers[0]) == sub.german[0] and len(sub) == 2
 
 
 def test_pca_finds_the_main_directions():
@@ -185,9 +204,11 @@ def test_pca_finds_the_main_directions():
 def test_training_lowers_the_loss_and_restores_the_thread_count(data):
     n = torch.get_num_threads()
     model = s2s.make_model(len(data["src_vocab"]), len(data["tgt_vocab"]), E=8, H=16, seed=0)
-    history = s2s.train(model, data["train"], data["held_out"], steps=30, batch=32, lr=2e-2, live=False)
+    history = s2s.train(model, data["train"], data["held_out"], steps=30, batch=32, lr=2e-2, live=False,
+                        track=True)
     assert np.mean(history["loss"][-5:]) < 0.7 * np.mean(history["loss"][:3])
-    assert history["val"] and torch.get_num_threads() == n
+    assert [s for s, _ in history["val"]] == [25, 30] == [s for s, _ in history["teacher_vs_free"]]
+    assert torch.get_num_threads() == n
 
 
 # -- exercise --------------------------------------------------------------------------------
