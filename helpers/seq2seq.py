@@ -100,16 +100,26 @@ def make_model(src_vocab_size: int, tgt_vocab_size: int, E: int = 32, H: int = 6
         def __init__(self):
             super().__init__()
             self.encoder, self.decoder = Encoder(), Decoder()
-            self.sizes = {"E": E, "H": H, "attention": attention}
 
         def forward(self, x, x_len, y_in):
             """Teacher-forced logits (B, T, V) and attention (B, T, S) or None."""
+            check_batch(x, x_len, y_in)
             enc_out, C = self.encoder(x, x_len)
             logits, _, alpha = self.decoder(y_in, C, C, enc_out, source_mask(x_len, x.shape[1]))
             return logits, alpha
 
     torch.manual_seed(seed)
     return Seq2Seq()
+
+
+def check_batch(x, x_len, y_in=None) -> None:
+    """Raise ValueError unless x is (B, S), x_len (B,) with 1 <= x_len <= S, and y_in (B, T)."""
+    if x.dim() != 2 or x_len.shape != (x.shape[0],):
+        raise ValueError(f"expected x (B, S) and x_len (B,), got {tuple(x.shape)} and {tuple(x_len.shape)}")
+    if len(x_len) and (int(x_len.min()) < 1 or int(x_len.max()) > x.shape[1]):
+        raise ValueError(f"x_len must lie in [1, S={x.shape[1]}], got {x_len.tolist()}")
+    if y_in is not None and (y_in.dim() != 2 or y_in.shape[0] != x.shape[0]):
+        raise ValueError(f"expected y_in ({x.shape[0]}, T), got {tuple(y_in.shape)}")
 
 
 def source_mask(x_len, S: int):
@@ -132,7 +142,7 @@ def to_tensors(src, tgt=None):
 
 
 def loss(model, x, x_len, y, y_len):
-    """Mean cross-entropy per real target character (PAD targets do not count)."""
+    """Mean cross-entropy per real target character (PAD targets do not count).  x (B, S), y (B, T)"""
     torch = _torch()
     logits, _ = model(x, x_len, y[:, :-1])                            # predict y_1.. from y_0..
     target = y[:, 1:]                                                 # (B, T-1)
@@ -310,16 +320,6 @@ def _until_eos(row) -> list[int]:
     return row[:row.index(EOS_ID) + 1] if EOS_ID in row else row
 
 
-def first_error_positions(predicted, reference) -> np.ndarray:
-    """Index of the first wrong character of each wrong output (free running)."""
-    out = []
-    for p, r in zip(predicted, reference):
-        if p != r:
-            k = next((i for i, (a, b) in enumerate(zip(p, r)) if a != b), min(len(p), len(r)))
-            out.append(k)
-    return np.array(out, dtype=int)
-
-
 def contexts(model, src) -> np.ndarray:
     """C for each source: (N, H)."""
     torch = _torch()
@@ -398,6 +398,8 @@ def encode_np(p: dict, src_ids) -> tuple[np.ndarray, np.ndarray]:
 
 def attention(s, enc_out, W_a, mask=None):
     """Luong 'general' attention: weights over source positions (S,) and the context (H,)."""
+    if s.ndim != 1 or enc_out.ndim != 2 or enc_out.shape[1] != s.shape[0]:
+        raise ValueError(f"expected s (H,) and enc_out (S, H), got {s.shape} and {enc_out.shape}")
     scores = enc_out @ (W_a.T @ s)                        # e_j = s . W_a h_j, (S,)
     if mask is not None:
         scores = np.where(mask, scores, -np.inf)          # PAD positions get weight 0

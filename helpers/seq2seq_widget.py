@@ -1,10 +1,10 @@
 """Notebook 07's widget: type English number words, watch the encoder, C and the decoder, live.
 
-Left: the encoder states h_1..h_S (one column per English word) and the context C.
-Right: the attention (source words x output steps, attention decoder only) above the
-decoder's output, character by character, with its top three candidates and their
-probabilities. Free running feeds the decoder its own best character; teacher forcing
-feeds it the true German.
+Left: the encoder states h_1..h_S (one row per English word) and the context C = h_S.
+Right: the attention (one row per English word, one column per output step; attention
+decoder only) above the decoder's output, character by character, coloured by its
+probability, with the runners-up at the steps where the decoder was unsure. Free running
+feeds the decoder its own best character; teacher forcing feeds it the true German.
 """
 from __future__ import annotations
 
@@ -199,18 +199,14 @@ def _fit_width(texts, ax, n: int) -> None:
     """Set the font size of monospace texts so that n characters span the axes' width exactly."""
     import matplotlib
 
-    with matplotlib.rc_context({"text.hinting": "no_hinting"}):
-        _fit(texts, ax, n)
-
-
-def _fit(texts, ax, n: int) -> None:
-    renderer = ax.figure.canvas.get_renderer()
-    probe = texts[0]
-    probe.set_fontsize(10)
-    probe.set_text("m" * n)
-    width = probe.get_window_extent(renderer).width
-    probe.set_text("")
-    size = 10 * ax.get_window_extent(renderer).width / width
+    with matplotlib.rc_context({"text.hinting": "no_hinting"}):   # as they are drawn (see render)
+        renderer = ax.figure.canvas.get_renderer()
+        probe = texts[0]
+        probe.set_fontsize(10)
+        probe.set_text("m" * n)
+        width = probe.get_window_extent(renderer).width
+        probe.set_text("")
+        size = 10 * ax.get_window_extent(renderer).width / width
     for t in texts:
         t.set_fontsize(size)
 

@@ -163,7 +163,19 @@ def test_metrics():
     assert s2s.exact_match(["ab", "c"], ["ab", "d"]) == 0.5
     by = s2s.accuracy_by_length(["a", "b", "c"], ["a", "x", "c"], [2, 2, 5])
     assert by == {2: (0.5, 2), 5: (1.0, 1)}
-    assert s2s.first_error_positions(["abcd", "abx", "ab"], ["abcd", "abc", "abc"]).tolist() == [2, 2]
+
+
+def test_shapes_are_checked_where_data_enters(data):
+    model = tiny(data, True)
+    x, x_len = s2s.to_tensors([np.array([3, 4]), np.array([5])])
+    with pytest.raises(ValueError, match="x_len"):
+        model(x, torch.tensor([2, 3]), x)
+    with pytest.raises(ValueError, match="y_in"):
+        model(x, x_len, x[:1])
+    with pytest.raises(ValueError, match="enc_out"):
+        s2s.attention(np.zeros(5), np.zeros((3, 4)), np.zeros((5, 5)))
+    with pytest.raises(ValueError, match="src_ids"):
+        s2s.encode_np(s2s.numpy_params(model), [])
 
 
 def test_edit_distance():
