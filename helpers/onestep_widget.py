@@ -5,7 +5,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from . import onestep
-from .live import InputError, LiveFigure, new_figure
+from .live import InputError, LiveFigure, bars, new_figure, set_bars
 
 
 def compute(params: dict, word: int, scale: float = 1.0, tau: float = onestep.TAU) -> dict:
@@ -31,14 +31,16 @@ class OneStepWidget(LiveFigure):
         self.fig.subplots_adjust(left=0.09, right=0.91, top=0.87, bottom=0.08, wspace=0.55)
         ax_x, ax_h, ax_o, ax_y = self.fig.subplots(1, 4, width_ratios=[1, 1.2, 1, 1.4])
         rows = np.arange(V)
-        self.x_bars = ax_x.barh(rows, np.zeros(V), color="#9ca3af")
-        ax_x.set(yticks=rows, yticklabels=words, xlim=(0, 1.1), title="x  (one-hot)", xticks=[0, 1])
-        self.h_bars = ax_h.barh(np.arange(H), np.zeros(H), color="#7c3aed")
-        ax_h.set(xlim=(-1.05, 1.05), yticks=[], title=f"h1 = tanh(W1 x + b1)")
-        self.o_bars = ax_o.barh(rows, np.zeros(V), color="#0891b2")
-        ax_o.set(xlim=(-1.05, 1.05), yticks=rows, yticklabels=[], title="o = tanh(W2 h1 + b2)")
-        self.y_bars = ax_y.barh(rows, np.zeros(V), color="#16a34a")
-        ax_y.set(xlim=(0, 1.0), yticks=rows, title="y = softmax(o / τ)")
+        self.x_bars = bars(ax_x, V, horizontal=True, color="#9ca3af", width=8)
+        ax_x.set(yticks=rows, yticklabels=words, xlim=(0, 1.1), ylim=(-0.7, V - 0.3),
+                 title="x  (one-hot)", xticks=[0, 1])
+        self.h_bars = bars(ax_h, H, horizontal=True, color="#7c3aed", width=12)
+        ax_h.set(xlim=(-1.05, 1.05), ylim=(-0.7, H - 0.3), yticks=[], title="h1 = tanh(W1 x + b1)")
+        self.o_bars = bars(ax_o, V, horizontal=True, color="#0891b2", width=8)
+        ax_o.set(xlim=(-1.05, 1.05), ylim=(-0.7, V - 0.3), yticks=rows, yticklabels=[],
+                 title="o = tanh(W2 h1 + b2)")
+        self.y_bars = bars(ax_y, V, horizontal=True, color="#16a34a", width=8)
+        ax_y.set(xlim=(0, 1.0), ylim=(-0.7, V - 0.3), yticks=rows, title="y = softmax(o / τ)")
         ax_y.yaxis.tick_right()
         ax_y.set_yticklabels(words)
         for ax in (ax_x, ax_o, ax_y):
@@ -48,7 +50,7 @@ class OneStepWidget(LiveFigure):
         for a, b in ((ax_x, ax_h), (ax_h, ax_o), (ax_o, ax_y)):  # the DAG's edges
             self.fig.add_artist(_arrow(a, b))
         self.title = self.fig.suptitle("")
-        self.animate(*self.x_bars, *self.h_bars, *self.o_bars, *self.y_bars, self.title)
+        self.animate(self.x_bars, self.h_bars, self.o_bars, self.y_bars, self.title)
         choices = [w for w in words if w != "<eos>"]
         self.controls = {
             "word": widgets.Combobox(value=word, options=choices, placeholder="type a word",
@@ -72,12 +74,11 @@ class OneStepWidget(LiveFigure):
             raise InputError(f"'{shown}' is not a word of the number phrases"
                              + (f"; did you mean {', '.join(close)}?" if close else "."))
         r = compute(self.params, self.vocab.index[word], c["scale"].value, c["tau"].value)
-        for bars, values in ((self.x_bars, r["x"]), (self.h_bars, r["h1"]),
+        for coll, values in ((self.x_bars, r["x"]), (self.h_bars, r["h1"]),
                              (self.o_bars, r["o"]), (self.y_bars, r["y"])):
-            for bar, v in zip(bars, values):
-                bar.set_width(v)
-        for bar, v in zip(self.x_bars, r["x"]):
-            bar.set_color("#f59e0b" if v else "#9ca3af")
+            set_bars(coll, values)
+        self.x_bars.set_color(["#f59e0b" if v else "#9ca3af" for v in r["x"]])
+        self.values = r  # the numbers behind the picture, for readers and tests
         top = np.argsort(r["y"])[::-1][:3]
         self.title.set_text(f"current word '{word}'  →  next word: "
                             + ",  ".join(f"{self.vocab.words[i]} {r['y'][i]:.2f}" for i in top))

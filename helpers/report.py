@@ -20,5 +20,5 @@ def headline(key: str, value: float, label: str, fmt: str = "{:.3f}") -> None:
     if path:
         p = Path(path)
         data = json.loads(p.read_text()) if p.exists() else {}
-        data[key] = {"value": float(value), "label": label}
+        data[key] = {"value": float(value), "label": label, "text": fmt.format(value)}
         p.write_text(json.dumps(data, indent=1, sort_keys=True))

@@ -1,6 +1,8 @@
 """Small training loops with a progress bar and a live loss curve (numpy and torch)."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from .live import figure_png, new_figure
@@ -12,12 +14,14 @@ class LossCurve:
     def __init__(self, title: str = "training loss", ylabel: str = "loss"):
         import ipywidgets as widgets
 
-        self.fig = new_figure(5.0, 2.4)
+        self.fig = new_figure(6.4, 2.8)
+        self.fig.subplots_adjust(left=0.11, right=0.98, top=0.88, bottom=0.18)
         self.ax = self.fig.add_subplot()
         self.ax.set(xlabel="step", ylabel=ylabel, title=title)
         self.ax.grid(alpha=0.3)
-        (self.line,) = self.ax.plot([], [], color="#2563eb", lw=1.5)
-        (self.val_line,) = self.ax.plot([], [], "o-", color="#dc2626", lw=1, ms=3, label="held-out")
+        (self.raw_line,) = self.ax.plot([], [], color="#93c5fd", lw=0.8)
+        (self.line,) = self.ax.plot([], [], color="#2563eb", lw=1.8)
+        (self.val_line,) = self.ax.plot([], [], "o-", color="#dc2626", lw=1, ms=3)
         self.image = widgets.Image(format="png")
         self.steps, self.losses, self.val_steps, self.val_losses = [], [], [], []
 
@@ -30,14 +34,27 @@ class LossCurve:
             self.val_losses.append(val)
 
     def redraw(self) -> None:
-        """Update the line data and the image."""
-        self.line.set_data(self.steps, self.losses)
+        """Update the line data (raw and smoothed training loss, held-out points) and the image."""
+        self.raw_line.set_data(self.steps, self.losses)
+        self.line.set_data(self.steps, smooth(self.losses))
+        handles, labels = [self.raw_line, self.line], ["train (each step)", "train (smoothed)"]
         if self.val_steps:
             self.val_line.set_data(self.val_steps, self.val_losses)
-            self.ax.legend(["train", "held-out"], loc="upper right", fontsize=8)
+            handles.append(self.val_line)
+            labels.append("held-out")
+        self.ax.legend(handles, labels, loc="upper right", fontsize=8)
         self.ax.relim()
         self.ax.autoscale_view()
-        self.image.value = figure_png(self.fig, dpi=72)
+        self.image.value = figure_png(self.fig, dpi=80)
+
+
+def smooth(values, weight: float = 0.9) -> np.ndarray:
+    """Exponential moving average, bias-corrected so the first points are not pulled to 0."""
+    out, avg = np.empty(len(values)), 0.0
+    for i, v in enumerate(values):
+        avg = weight * avg + (1 - weight) * v
+        out[i] = avg / (1 - weight ** (i + 1))
+    return out
 
 
 def _progress(total: int, desc: str, live: bool):
@@ -53,8 +70,8 @@ def _show(curve: LossCurve | None) -> None:
         display(curve.image)
 
 
-def _show_final(curve: LossCurve | None) -> None:
-    """Redraw the finished curve and keep a static copy for readers without a kernel."""
+def _show_final(curve: LossCurve | None, history: dict, desc: str, seconds: float) -> None:
+    """Redraw the finished curve, keep a static copy for readers without a kernel, print a summary."""
     if curve is not None:
         from IPython.display import HTML, display
 
@@ -62,6 +79,10 @@ def _show_final(curve: LossCurve | None) -> None:
 
         curve.redraw()
         display(HTML(static_html(curve.image.value, "Static picture of the loss curve")))
+        first, last = smooth(history["loss"])[[0, -1]]
+        held = f"; held-out {history['val'][-1][1]:.3f}" if history["val"] else ""
+        print(f"{desc}: {len(history['loss'])} steps in {seconds:.1f} s; "
+              f"training loss {first:.3f} -> {last:.3f} (smoothed){held}")
 
 
 class Adam:
@@ -95,22 +116,25 @@ def fit_numpy(loss_and_grads, params: dict, steps: int, lr: float = 1e-2, every:
     curve = LossCurve() if live else None
     _show(curve)
     history = {"step": [], "loss": [], "val": []}
+    start = time.perf_counter()
     with _progress(steps, desc, live) as bar:
         for step in range(1, steps + 1):
             loss, grads = loss_and_grads(params)
             opt.step(grads)
             history["step"].append(step)
             history["loss"].append(loss)
+            val = None
             if step % every == 0 or step == steps:
                 val = validate(params) if validate else None
                 if val is not None:
                     history["val"].append((step, val))
-                if curve:
-                    curve.add(step, loss, val)
+            if curve:
+                curve.add(step, loss, val)
+                if step % every == 0 or step == steps:
                     curve.redraw()
-                bar.set_postfix(loss=f"{loss:.3f}")
+                    bar.set_postfix(loss=f"{loss:.3f}")
             bar.update(1)
-    _show_final(curve)
+    _show_final(curve, history, desc, time.perf_counter() - start)
     return history
 
 
@@ -126,6 +150,7 @@ def fit_torch(model, batch_loss, steps: int, lr: float = 1e-2, every: int = 20, 
     curve = LossCurve() if live else None
     _show(curve)
     history = {"step": [], "loss": [], "val": []}
+    start = time.perf_counter()
     with _progress(steps, desc, live) as bar:
         for step in range(1, steps + 1):
             model.train()
@@ -138,18 +163,18 @@ def fit_torch(model, batch_loss, steps: int, lr: float = 1e-2, every: int = 20, 
             value = float(loss.detach())
             history["step"].append(step)
             history["loss"].append(value)
-            if step % every == 0 or step == steps:
-                val = None
-                if validate is not None:
-                    model.eval()
-                    with torch.no_grad():
-                        val = float(validate(model))
-                    history["val"].append((step, val))
-                if curve:
-                    curve.add(step, value, val)
+            val = None
+            if (step % every == 0 or step == steps) and validate is not None:
+                model.eval()
+                with torch.no_grad():
+                    val = float(validate(model))
+                history["val"].append((step, val))
+            if curve:
+                curve.add(step, value, val)
+                if step % every == 0 or step == steps:
                     curve.redraw()
-                bar.set_postfix(loss=f"{value:.3f}")
+                    bar.set_postfix(loss=f"{value:.3f}")
             bar.update(1)
     model.eval()
-    _show_final(curve)
+    _show_final(curve, history, desc, time.perf_counter() - start)
     return history

@@ -100,3 +100,19 @@ def test_exercise_checks_pass_a_right_answer_and_hint_on_a_wrong_one():
     assert not wrong and "1 - h**2" in wrong.message
     crash = onestep.check_tanh_backward(lambda h, dh: h @ dh)
     assert not crash and "raised" in crash.message
+
+
+def test_smoothing_is_bias_corrected_and_follows_the_trend():
+    assert np.allclose(training.smooth([5.0, 5.0, 5.0]), 5.0)  # no pull towards 0 at the start
+    s = training.smooth(np.linspace(10, 0, 200))
+    assert s[0] == 10 and np.all(np.diff(s) < 0) and s[-1] < 1
+
+
+def test_live_training_draws_the_curve_and_prints_a_summary(capsys):
+    params = onestep.init_params(V, H)
+    X, targets = np.eye(V)[[0, 1, 2]], np.array([1, 2, 3])
+    hist = training.fit_numpy(lambda p: onestep.loss_and_grads(p, X, targets), params, 30, lr=0.05,
+                              every=10, live=True, validate=lambda p: 1.0)
+    out = capsys.readouterr().out
+    assert "30 steps in" in out and "held-out 1.000" in out
+    assert len(hist["val"]) == 3 and hist["loss"][-1] < hist["loss"][0]

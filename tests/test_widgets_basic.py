@@ -49,10 +49,12 @@ def test_onestep_widget_redraws_for_a_new_word_and_temperature():
     before = w.image.value
     w.controls["word"].value = "hundred"
     assert w.image.value != before
-    assert [b.get_width() for b in w.x_bars].index(1.0) == vocab.index["hundred"]
-    widths = [b.get_width() for b in w.y_bars]
+    assert list(w.values["x"]).index(1.0) == vocab.index["hundred"]
+    assert w.x_bars.get_segments()[vocab.index["hundred"]][1][0] == 1.0  # the drawn bar
+    y_before = w.values["y"].copy()
     w.controls["tau"].value = 1.0
-    assert [b.get_width() for b in w.y_bars] != widths
+    assert not np.allclose(w.values["y"], y_before)
+    assert np.allclose([s[1][0] for s in w.y_bars.get_segments()], w.values["y"])
     assert "hundred" in w.title.get_text()
 
 
@@ -66,3 +68,16 @@ def test_onestep_widget_answers_bad_input_with_a_message():
     assert w.message.value == ""
     w.controls["word"].value = "x" * 10000
     assert "not a word" in w.message.value and len(w.message.value) < 400
+
+
+def test_fast_png_encoder_round_trips():
+    import io
+
+    from PIL import Image
+
+    from helpers.live import encode_png
+
+    rgba = np.random.default_rng(0).integers(0, 256, (7, 5, 4), dtype=np.uint8)
+    img = Image.open(io.BytesIO(encode_png(rgba)))
+    assert img.size == (5, 7) and img.mode == "RGB"
+    assert np.array_equal(np.asarray(img), rgba[:, :, :3])

@@ -1,0 +1,161 @@
+"""Notebook 08's widget: type a name, choose the blank; h from the left and g from the right meet there."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import ipywidgets as widgets
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+from matplotlib import colormaps
+from matplotlib.patches import Rectangle
+
+from . import cloze, surnames
+from .live import InputError, LiveFigure, new_figure
+
+MAX_LETTERS = 13                       # the longest names in the data
+COLS = MAX_LETTERS + 2                 # <s> x_1 .. x_L </s>
+SHOW_UNITS = 32                        # rows of the heatmaps (the first units of h and g)
+
+
+def compute(params: dict, name: str, k: int) -> dict:
+    """h, g (L + 2, H), and the guesses for letter k (1-based) from h only, g only and both (26,) each."""
+    if not 1 <= k <= len(name):
+        raise ValueError(f"k must be in 1..{len(name)} for {name!r}, got {k}")
+    out = cloze.np_predict(params, name)
+    return {"h": out["h"], "g": out["g"], "answer": surnames.ALPHABET.index(name[k - 1]),
+            "probs": {head: p[k - 1] for head, p in out["probs"].items()}}
+
+
+def check_name(text: str, k: int) -> str:
+    """The cleaned name, or InputError with a message the learner can act on."""
+    name = text.strip().lower()
+    if not name:
+        raise InputError("type a surname, e.g. 'johnson'")
+    bad = sorted({c for c in name if c not in surnames.ALPHABET})
+    if bad:
+        raise InputError(f"only the letters a-z can be read; remove {' '.join(repr(c) for c in bad)}")
+    if len(name) > MAX_LETTERS:
+        raise InputError(f"'{name[:20]}…' has {len(name)} letters; the longest names here have {MAX_LETTERS}")
+    if k > len(name):
+        raise InputError(f"'{name}' has {len(name)} letters: move the blank to a position from 1 to {len(name)}")
+    return name
+
+
+INK, ORANGE = (17, 24, 39), (234, 88, 12)
+
+
+@lru_cache(maxsize=8)
+def _font(size: int):
+    from matplotlib import font_manager
+
+    return ImageFont.truetype(font_manager.findfont("DejaVu Sans Mono"), size)
+
+
+class TextRow:
+    """A strip of the figure whose texts are drawn with PIL into one image artist (fast to redraw)."""
+
+    def __init__(self, fig, x0: int, y0: int, width: int, height: int):
+        self.w, self.h = width, height
+        self.image = fig.figimage(np.zeros((height, width, 4), np.uint8), xo=x0, yo=y0, origin="upper")
+
+    def draw(self, items) -> None:
+        """items: (x in pixels from the strip's left, text, font size, RGB colour), centred there."""
+        img = Image.new("RGBA", (self.w, self.h), (255, 255, 255, 0))
+        d = ImageDraw.Draw(img)
+        for x, text, size, colour in items:
+            d.text((x, self.h / 2), text, font=_font(size), anchor="mm", fill=colour)
+        self.image.set_data(np.asarray(img))
+
+
+class BidirWidget(LiveFigure):
+    """h_t (left to right) and g_t (right to left) as heatmaps; the three guesses for the blank as bars."""
+
+    def __init__(self, params: dict, name: str = "johnson", k: int = 3):
+        super().__init__()
+        self.params = params
+        self.fig = new_figure(9.8, 4.7, dpi=80)
+        grid = self.fig.add_gridspec(3, 2, width_ratios=[1.25, 1], left=0.06, right=0.985, top=0.8,
+                                     bottom=0.07, hspace=0.6, wspace=0.14)
+        inner = grid[:, 0].subgridspec(2, 1, hspace=0.3)
+        ax_h, ax_g = self.fig.add_subplot(inner[0]), self.fig.add_subplot(inner[1])
+        blank = np.full((SHOW_UNITS, COLS), np.nan)
+        self.images, self.dims, self.marks = [], [], []
+        for ax, label in ((ax_h, "h_t: forward state, reads left → right"),
+                          (ax_g, "g_t: backward state, reads right → left")):
+            im = ax.imshow(blank, cmap=colormaps["RdBu_r"].with_extremes(bad="#f3f4f6"), vmin=-1, vmax=1, aspect="auto", interpolation="nearest",
+                           extent=(-0.5, COLS - 0.5, SHOW_UNITS - 0.5, -0.5))
+            ax.set(xticks=[], yticks=[0, SHOW_UNITS - 1], xlim=(-0.5, COLS - 0.5))
+            ax.set_ylabel(f"unit (first {SHOW_UNITS})", fontsize=9)
+            ax.set_title(label, fontsize=10, loc="left")
+            dim = Rectangle((0, -0.5), 0, SHOW_UNITS, facecolor="white", alpha=0.8, edgecolor="none")
+            mark = Rectangle((0, -0.5), 1, SHOW_UNITS, fill=False, edgecolor="#111827", lw=2.2)
+            ax.add_patch(dim)
+            ax.add_patch(mark)
+            self.images.append(im)
+            self.dims.append(dim)
+            self.marks.append(mark)
+        # one row of tokens between the two heatmaps labels the columns of both (drawn with PIL:
+        # fifteen matplotlib texts would cost more than everything else in an update)
+        box = ax_h.get_window_extent()
+        self.token_row = TextRow(self.fig, int(box.x0), int(box.y0) - 20, int(box.width), 18)
+        self.bars = {}
+        letters = np.arange(26)
+        for row, head in enumerate(("h", "g", "hg")):
+            ax = self.fig.add_subplot(grid[row, 1])
+            self.bars[head] = ax.vlines(letters, 0, np.zeros(26), lw=7, color="#6b7280", capstyle="butt")
+            ax.set(ylim=(0, 1), xlim=(-0.7, 25.7), xticks=letters, yticks=[0, 0.5, 1])
+            ax.set_xticklabels(list(surnames.ALPHABET), fontsize=8, family="monospace")
+            ax.tick_params(axis="x", length=0, pad=2)
+            ax.set_title(f"guess from {cloze.HEAD_LABELS[head]}", fontsize=10, loc="left")
+        self.title = TextRow(self.fig, 0, int(self.fig.bbox.height) - 28, int(self.fig.bbox.width), 26)
+        self.fig.text(0.5, 0.915, "Framed: the states the guess reads, h at the letter before the blank and g at the "
+                      "letter after it.\nFaded: steps those states have not read.   Orange bar: the hidden letter.",
+                      ha="center", va="top", fontsize=9, color="#374151", linespacing=1.4)
+        self.animate(*self.images, *self.dims, *self.marks, self.token_row.image, self.title.image,
+                     *self.bars.values())
+        self.controls = {
+            "name": widgets.Text(value=name, description="surname", placeholder="e.g. johnson",
+                                 continuous_update=True),
+            "k": widgets.IntSlider(value=k, min=1, max=MAX_LETTERS, description="blank at"),
+        }
+        self.controls["name"].observe(self._fit_slider, names="value")  # before connect(): runs first
+        self._fit_slider()
+        self.connect()
+        self.update()
+
+    def _fit_slider(self, _change=None) -> None:
+        """Let the blank slider reach exactly the letters of a readable name."""
+        name = self.controls["name"].value.strip().lower()
+        if 1 <= len(name) <= MAX_LETTERS and all(c in surnames.ALPHABET for c in name):
+            self.controls["k"].max = len(name)
+
+    def refresh(self) -> None:
+        """Read the name and the blank, recompute h, g and the guesses, move the artists."""
+        k = self.controls["k"].value
+        name = check_name(self.controls["name"].value, k)
+        r = compute(self.params, name, k)
+        tokens = ["<s>"] + list(cloze.blanked(name, k)) + ["</s>"]
+        T = len(tokens)
+        for im, states in zip(self.images, (r["h"], r["g"])):
+            data = np.full((SHOW_UNITS, COLS), np.nan)
+            data[:, :T] = states[:, :SHOW_UNITS].T
+            im.set_data(data)
+        # h_(k-1) has read tokens 0..k-1: fade from column k on; g_(k+1) has read k+1..T-1: fade up to k
+        self.dims[0].set_bounds(k - 0.5, -0.5, T - k, SHOW_UNITS)
+        self.dims[1].set_bounds(-0.5, -0.5, k + 1, SHOW_UNITS)
+        self.marks[0].set_x(k - 1.5)
+        self.marks[1].set_x(k + 0.5)
+        col = self.token_row.w / COLS
+        self.token_row.draw([((c + 0.5) * col, tok, 10 if len(tok) > 1 else 15, ORANGE if c == k else INK)
+                             for c, tok in enumerate(tokens)])
+        colours = np.where(np.arange(26) == r["answer"], "#ea580c", "#6b7280")
+        for head, lines in self.bars.items():
+            p = r["probs"][head]
+            lines.set_segments([[(i, 0), (i, v)] for i, v in enumerate(p)])
+            lines.set_color(colours)
+        self.title.draw([(self.title.w / 2, f"{cloze.blanked(name, k)}   (hidden: {name[k - 1]})", 17, INK)])
+
+
+def demo() -> BidirWidget:
+    """The widget on an untrained bidirectional model (for the benchmark: the cost does not depend on training)."""
+    return BidirWidget(cloze.to_numpy(cloze.make_model("bi", H=64)))

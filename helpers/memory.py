@@ -1,0 +1,454 @@
+"""Notebook 04: how long a state remembers, and what gates change.
+
+- Markovization: the state s_t = f(s_{t-1}, x_t; θ) is all the past the model keeps.
+- A 2-unit RNN's map h -> tanh(W h + u x + b): flow, fixed points, trajectories.
+- Influence of x_1 on the state s_t, for vanilla, GRU and LSTM cells.
+- A delayed-recall task (name the first letter after D steps of distractors).
+- A causal 1-D CNN and an RNN on a local-pattern task and a long-range task.
+
+torch is imported inside the functions that need it (importing this module is cheap).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import gates
+
+# -- Markovization ---------------------------------------------------------------------
+
+
+def fold_state(step, s0, xs):
+    """s_t = f(...f(f(s_0, x_1), x_2)..., x_t): apply the same step to each input in turn."""
+    s = s0
+    for x in xs:
+        s = step(s, x)
+    return s
+
+
+def unrolled_formula(t: int) -> str:
+    """The state s_t written out as nested f's, e.g. f(f(s_0, x_1; θ), x_2; θ) for t = 2."""
+    if t < 0:
+        raise ValueError(f"t must be >= 0, got {t}")
+    text = "s_0"
+    for k in range(1, t + 1):
+        text = f"f({text}, x_{k}; θ)"
+    return f"s_{t} = {text}"
+
+
+def resume_check(kind: str, p: dict, X: np.ndarray, k: int) -> dict:
+    """Run X (B, T, I) whole, and again from s_k on with the first k inputs thrown away.
+
+    Returns both sets of states for steps k+1..T and the largest difference between them.
+    """
+    if not 0 < k < X.shape[1]:
+        raise ValueError(f"k must be in 1..T-1 = 1..{X.shape[1] - 1}, got {k}")
+    whole = gates.run(kind, p, X)
+    s_k = gates.run(kind, p, X[:, :k])["state"]           # everything the prefix left behind
+    resumed = gates.run(kind, p, X[:, k:], state=s_k)
+    a, b = whole["h"][:, k:], resumed["h"]
+    return {"whole": a, "resumed": b, "max_diff": float(np.max(np.abs(a - b)))}
+
+
+# -- a 2-unit RNN: h_t = tanh(W h_{t-1} + u x_t + b) ----------------------------------
+U_IN = np.array([1.0, 0.0])  # the input pushes unit 1 only
+
+
+def rotation_scale(angle_deg: float, scale: float) -> np.ndarray:
+    """W = scale * (rotation by angle): eigenvalues scale * e^(±i angle).  # (2, 2)"""
+    a = np.deg2rad(angle_deg)
+    return scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+
+
+def phase_step(W: np.ndarray, b: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """One step of the 2-unit map for many points at once: h (N, 2) -> tanh(h W^T + b)."""
+    if h.ndim != 2 or h.shape[1] != 2:
+        raise ValueError(f"h must have shape (N, 2), got {h.shape}")
+    return np.tanh(h @ W.T + b)
+
+
+def trajectories(W: np.ndarray, b: np.ndarray, starts: np.ndarray, T: int) -> np.ndarray:
+    """States h_0..h_T from each start under a constant input (folded into b).  # (N, T+1, 2)"""
+    out = np.empty((len(starts), T + 1, 2))
+    out[:, 0] = h = starts
+    for t in range(1, T + 1):
+        out[:, t] = h = phase_step(W, b, h)
+    return out
+
+
+def fixed_points(W: np.ndarray, b: np.ndarray, n_starts: int = 7, iters: int = 40):
+    """Points with h = tanh(W h + b), by Newton's method from a grid; and which are stable.
+
+    Stable means the map's Jacobian diag(1 - h^2) W there has every |eigenvalue| < 1.
+    Returns points (M, 2) and stable (M,) bools.
+    """
+    g = np.linspace(-0.95, 0.95, n_starts)
+    h = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)   # (N, 2)
+    eye = np.eye(2)
+    for _ in range(iters):
+        y = phase_step(W, b, h)
+        J = (1 - y**2)[:, :, None] * W[None] - eye        # (N, 2, 2) Jacobian of tanh(Wh+b) - h
+        det = J[:, 0, 0] * J[:, 1, 1] - J[:, 0, 1] * J[:, 1, 0]
+        det = np.where(np.abs(det) < 1e-12, 1e-12, det)
+        F = y - h
+        step = np.stack([J[:, 1, 1] * F[:, 0] - J[:, 0, 1] * F[:, 1],
+                         -J[:, 1, 0] * F[:, 0] + J[:, 0, 0] * F[:, 1]], 1) / det[:, None]
+        h = np.clip(h - step, -1, 1)
+    ok = np.max(np.abs(phase_step(W, b, h) - h), axis=1) < 1e-9
+    points = []
+    for q in h[ok]:
+        if all(np.max(np.abs(q - r)) > 1e-5 for r in points):
+            points.append(q)
+    points = np.array(points).reshape(-1, 2)
+    y = phase_step(W, b, points)
+    stable = np.array([np.max(np.abs(np.linalg.eigvals((1 - yy**2)[:, None] * W))) < 1 for yy in y], bool)
+    return points, stable
+
+
+def flow(W: np.ndarray, b: np.ndarray, n: int = 13, lim: float = 1.0):
+    """The step h -> f(h) - h on an n x n grid: X, Y, U, V (each (n, n)) for a quiver plot."""
+    g = np.linspace(-lim, lim, n)
+    X, Y = np.meshgrid(g, g)
+    h = np.stack([X.ravel(), Y.ravel()], 1)
+    d = phase_step(W, b, h) - h
+    return X, Y, d[:, 0].reshape(n, n), d[:, 1].reshape(n, n)
+
+
+def spread(traj: np.ndarray) -> np.ndarray:
+    """How far apart the trajectories are at each step: the largest distance from their mean.  # (T+1,)"""
+    centre = traj.mean(axis=0, keepdims=True)
+    return np.max(np.linalg.norm(traj - centre, axis=2), axis=0)
+
+
+# -- the delayed-recall task -----------------------------------------------------------
+LETTERS = "abcd"
+QUERY = "?"
+SYMBOLS = LETTERS + QUERY    # one-hot input channels
+K_RECALL = len(LETTERS)
+FAIL_THRESHOLD = (1 + 1 / K_RECALL) / 2   # halfway between chance and perfect: 0.625
+NAMES = {"rnn": "vanilla RNN", "gru": "GRU", "lstm": "LSTM"}
+COLOURS = {"rnn": "#dc2626", "gru": "#2563eb", "lstm": "#16a34a"}
+
+
+def recall_batch(delays, rng: np.random.Generator):
+    """Sequences 'letter, D-1 random letters, ?' for each delay D; the answer is the first letter.
+
+    Returns X (B, T, 5) one-hot (zeros after the '?'), the answers y (B,) and the index q
+    (B,) of each '?', with T = max(delays) + 1.
+    """
+    D = np.asarray(delays, dtype=int)
+    if D.ndim != 1 or D.min() < 1:
+        raise ValueError(f"delays must be a 1-D array of integers >= 1, got {D}")
+    B, T = len(D), int(D.max()) + 1
+    ids = rng.integers(0, K_RECALL, (B, T))
+    ids[np.arange(B), D] = K_RECALL                       # the '?' at step D + 1 (index D)
+    X = np.eye(len(SYMBOLS))[ids]                         # (B, T, 5)
+    X[np.arange(T)[None, :] > D[:, None]] = 0             # nothing after the question
+    return X, ids[:, 0].copy(), D
+
+
+def decode(X: np.ndarray) -> str:
+    """The string of one sequence X (T, 5), up to its '?'."""
+    on = X.sum(1) > 0
+    return "".join(SYMBOLS[i] for i in X[on].argmax(1))
+
+
+def encode(text: str) -> np.ndarray:
+    """One-hot inputs (1, T, 5) for a string over 'abcd?'; ValueError names a bad character."""
+    bad = [ch for ch in text if ch not in SYMBOLS]
+    if bad:
+        raise ValueError(f"unknown character {bad[0]!r}: use the letters {LETTERS} and {QUERY}")
+    if not text:
+        raise ValueError("empty sequence")
+    return np.eye(len(SYMBOLS))[[SYMBOLS.index(ch) for ch in text]][None]
+
+
+def make_recall_net(kind: str, H: int = 8):
+    """A recurrent cell (nn.RNN/GRU/LSTM) and a linear readout applied at the '?' step."""
+    import torch
+    from torch import nn
+
+    cls = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[kind]
+
+    class RecallNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.kind = kind
+            self.rnn = cls(len(SYMBOLS), H, batch_first=True)
+            self.out = nn.Linear(H, K_RECALL)
+
+        def forward(self, X, q):                          # X (B, T, 5), q (B,)
+            hs, _ = self.rnn(X)                           # (B, T, H)
+            return self.out(hs[torch.arange(len(q)), q])  # (B, 4) scores at the '?'
+
+    return RecallNet()
+
+
+def train_recall(kind: str, H: int = 8, steps: int = 200, batch: int = 128, max_delay: int = 20,
+                 lr: float = 0.02, seed: int = 0, live: bool = True):
+    """Train a recall net with Adam; each step a fresh batch with delays drawn from 1..max_delay."""
+    import torch
+    import torch.nn.functional as F
+
+    from .training import fit_torch
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = make_recall_net(kind, H)
+
+    def batch_loss(m, step):
+        X, y, q = recall_batch(rng.integers(1, max_delay + 1, batch), rng)
+        return F.cross_entropy(m(torch.tensor(X, dtype=torch.float32), torch.from_numpy(q)),
+                               torch.from_numpy(y))
+
+    history = fit_torch(model, batch_loss, steps, lr=lr, every=100, live=live, desc=f"{NAMES[kind]}, H={H}")
+    return model, history
+
+
+def recall_accuracy(model, delays, n: int = 200, seed: int = 1) -> np.ndarray:
+    """Held-out accuracy at each delay D (n fresh sequences per D).  # (len(delays),)"""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    D = np.repeat(np.asarray(delays, int), n)
+    X, y, q = recall_batch(D, rng)
+    with torch.no_grad():
+        pred = model(torch.tensor(X, dtype=torch.float32), torch.from_numpy(q)).argmax(1).numpy()
+    return (pred == y).reshape(len(delays), n).mean(1)
+
+
+def recall_confusion(model, delay: int, n: int = 400, seed: int = 1) -> np.ndarray:
+    """Counts of (true first letter, answer) on n held-out sequences at one delay.  # (4, 4)"""
+    import torch
+
+    X, y, q = recall_batch(np.full(n, delay), np.random.default_rng(seed))
+    with torch.no_grad():
+        pred = model(torch.tensor(X, dtype=torch.float32), torch.from_numpy(q)).argmax(1).numpy()
+    counts = np.zeros((K_RECALL, K_RECALL), int)
+    np.add.at(counts, (y, pred), 1)
+    return counts
+
+
+def failing_delay(delays, acc, threshold: float = FAIL_THRESHOLD):
+    """The smallest delay whose accuracy is below threshold (None if there is none)."""
+    below = [d for d, a in zip(delays, acc) if a < threshold]
+    return min(below) if below else None
+
+
+def numpy_cell(model):
+    """The trained cell and readout as numpy arrays: (kind, cell params, W_hy (4, H), b_y (4,))."""
+    out = model.out
+    return (gates.kind_of(model.rnn), gates.from_torch(model.rnn),
+            out.weight.detach().double().numpy().copy(), out.bias.detach().double().numpy().copy())
+
+
+def plot_recall(ax, delays, acc: dict, max_train_delay: int, threshold: float = FAIL_THRESHOLD) -> None:
+    """Accuracy against delay, one line per cell; chance, the failure line and the trained range marked."""
+    styles = {"rnn": ("o-", 3.5, 1.5), "gru": ("s-", 6, 4), "lstm": ("^-", 3.5, 1.2)}  # GRU drawn wide, under
+    for kind, a in acc.items():
+        marker, ms, lw = styles.get(kind, ("o-", 3.5, 1.5))
+        ax.plot(delays, a, marker, ms=ms, lw=lw, color=COLOURS[kind], label=NAMES[kind], alpha=0.9)
+    ax.axhline(1 / K_RECALL, color="#6b7280", ls=":", lw=1, label="chance")
+    ax.axhline(threshold, color="#b45309", ls="--", lw=1, label="'fails' below this")
+    ax.axvspan(max_train_delay + 0.5, max(delays) + 0.5, color="#f3f4f6", zorder=0)
+    ax.text(max_train_delay + 1, 0.3, "longer than any\ntraining delay", fontsize=8, color="#4b5563")
+    ax.set(xlabel="delay D (steps between the letter and the '?')", ylabel="held-out accuracy",
+           ylim=(0, 1.05), xlim=(0.5, max(delays) + 0.5))
+    ax.legend(fontsize=8, loc="lower left", ncol=3)
+    ax.grid(alpha=0.3)
+
+
+# -- influence of x_1 on the state ------------------------------------------------------
+def influence_of_first(kind: str, p: dict, T: int = 30, n: int = 200, seed: int = 2) -> np.ndarray:
+    """Mean distance ||h_t - h'_t|| at t = 1..T when only x_1 differs (another letter).  # (T,)"""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, K_RECALL, (n, T))               # letters only: x_2..x_T are distractors
+    other = ids.copy()
+    other[:, 0] = (ids[:, 0] + rng.integers(1, K_RECALL, n)) % K_RECALL
+    eye = np.eye(len(SYMBOLS))
+    a, b = gates.run(kind, p, eye[ids])["h"], gates.run(kind, p, eye[other])["h"]
+    return np.linalg.norm(a - b, axis=2).mean(0)
+
+
+def plot_influence(ax, curves: dict) -> None:
+    """Influence of x_1 against t (log scale): {(kind, 'trained' or 'untrained'): (T,) curve}."""
+    for (kind, state), c in curves.items():
+        trained = state == "trained"
+        ax.semilogy(np.arange(1, len(c) + 1), np.maximum(c, 1e-12), "-" if trained else ":",
+                    lw=2 if trained else 1.5, color=COLOURS[kind], label=f"{NAMES[kind]}, {state}")
+    ax.set(xlabel="step t", ylabel="||h_t - h'_t||  (x_1 changed)", ylim=(1e-8, 10))
+    ax.legend(fontsize=8, ncol=2, loc="lower left")
+    ax.grid(alpha=0.3)
+
+
+# -- a causal CNN against an RNN: a local task and a long-range task --------------------
+TAG_LETTERS = "abc"
+WINDOW = 5               # the local pattern spans 5 letters; the CNN sees exactly 5
+TASKS = {"palindrome": 2, "first": len(TAG_LETTERS)}   # task -> number of classes
+
+
+def tag_batch(task: str, lengths, rng: np.random.Generator, T: int | None = None):
+    """Sequences over 'abc' with a label at every step, for a task:
+
+    'palindrome' (local): y_t = 1 if x_{t-4..t} reads the same backwards (5 letters), else 0;
+    'first' (long range): y_t = x_1, the sequence's first letter, at every step.
+    Returns X (B, T, 3) (zeros after each length), y (B, T) and valid (B, T) bools.
+    """
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {list(TASKS)}, got {task!r}")
+    L = np.asarray(lengths, int)
+    B, T = len(L), int(T or L.max())
+    if T < WINDOW:
+        raise ValueError(f"sequences must be at least {WINDOW} long, got T = {T}")
+    K = len(TAG_LETTERS)
+    ids = rng.integers(0, K, (B, T))
+    mask = np.arange(T)[None, :] < L[:, None]
+    if task == "palindrome":
+        for _ in range(T // 2):                           # plant palindromes so about a third of steps are 'yes'
+            s, r = rng.integers(0, T - WINDOW + 1, B), np.arange(B)
+            ids[r, s + 4], ids[r, s + 3] = ids[r, s], ids[r, s + 1]
+        y = np.zeros((B, T), int)
+        y[:, 4:] = (ids[:, 4:] == ids[:, :-4]) & (ids[:, 3:-1] == ids[:, 1:-3])
+        valid = mask & (np.arange(T)[None, :] >= WINDOW - 1)
+    else:
+        y = np.repeat(ids[:, :1], T, axis=1)
+        valid = mask
+    X = np.eye(K)[ids] * mask[:, :, None]
+    return X, y, valid
+
+
+def make_cnn(n_classes: int, channels: int = 16, kernel: int = 3, layers: int = 2):
+    """A causal 1-D CNN: each output sees the last layers*(kernel-1)+1 inputs (its receptive field)."""
+    import torch.nn.functional as F
+    from torch import nn
+
+    class CausalCNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            sizes = [len(TAG_LETTERS)] + [channels] * layers
+            self.convs = nn.ModuleList(nn.Conv1d(a, b, kernel) for a, b in zip(sizes, sizes[1:]))
+            self.out = nn.Conv1d(channels, n_classes, 1)
+            self.receptive_field = layers * (kernel - 1) + 1
+
+        def forward(self, X):                             # X (B, T, 3) -> scores (B, T, C)
+            z = X.transpose(1, 2)
+            for conv in self.convs:
+                z = F.relu(conv(F.pad(z, (kernel - 1, 0))))  # pad on the left only: no peeking ahead
+            return self.out(z).transpose(1, 2)
+
+    return CausalCNN()
+
+
+def cnn_params(model) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The CNN's weights as numpy: [(W (C_out, C_in, k), b (C_out,)), ...], the 1x1 output layer last."""
+    layers = list(model.convs) + [model.out]
+    return [(c.weight.detach().double().numpy().copy(), c.bias.detach().double().numpy().copy()) for c in layers]
+
+
+def cnn_forward(params: list, X: np.ndarray):
+    """The causal CNN in numpy: X (B, T, C_in) -> scores (B, T, C) and a cache for cnn_backward."""
+    X = np.asarray(X, float)
+    if X.ndim != 3 or X.shape[2] != params[0][0].shape[1]:
+        raise ValueError(f"X must have shape (B, T, {params[0][0].shape[1]}), got {X.shape}")
+    z, cache = X, []
+    for i, (W, b) in enumerate(params):
+        k = W.shape[2]
+        zp = np.pad(z, ((0, 0), (k - 1, 0), (0, 0)))      # left padding only: causal
+        T = z.shape[1]
+        a = sum(zp[:, j:j + T] @ W[:, :, j].T for j in range(k)) + b   # (B, T, C_out)
+        cache.append((zp, a))
+        z = np.maximum(a, 0) if i < len(params) - 1 else a
+    return z, cache
+
+
+def cnn_backward(params: list, cache: list, dscores: np.ndarray) -> list:
+    """Gradients [(dW, db), ...] of a loss given dL/dscores (B, T, C), layer by layer backwards."""
+    grads, d = [None] * len(params), dscores
+    for i in reversed(range(len(params))):
+        W, _ = params[i]
+        zp, a = cache[i]
+        if i < len(params) - 1:
+            d = d * (a > 0)                               # through the ReLU
+        k, T = W.shape[2], a.shape[1]
+        dW = np.stack([np.einsum("bto,bti->oi", d, zp[:, j:j + T]) for j in range(k)], axis=2)
+        dzp = np.zeros_like(zp)
+        for j in range(k):
+            dzp[:, j:j + T] += d @ W[:, :, j]
+        grads[i] = (dW, d.sum((0, 1)))
+        d = dzp[:, k - 1:]                                # drop the padding
+    return grads
+
+
+def make_tagger_rnn(n_classes: int, H: int = 16):
+    """A GRU with a linear readout at every step."""
+    from torch import nn
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(len(TAG_LETTERS), H, batch_first=True)
+            self.out = nn.Linear(H, n_classes)
+
+        def forward(self, X):                             # X (B, T, 3) -> scores (B, T, C)
+            return self.out(self.rnn(X)[0])
+
+    return Tagger()
+
+
+def train_tagger(model, task: str, steps: int = 100, batch: int = 128, lengths=(6, 20),
+                 lr: float = 0.02, seed: int = 0, live: bool = True, desc: str = "training"):
+    """Adam on fresh batches of tag_batch(task) with lengths drawn from the range; loss on valid steps."""
+    import torch
+    import torch.nn.functional as F
+
+    from .training import fit_torch
+
+    rng = np.random.default_rng(seed)
+
+    def batch_loss(m, step):
+        X, y, valid = tag_batch(task, rng.integers(lengths[0], lengths[1] + 1, batch), rng)
+        v = torch.from_numpy(valid)
+        return F.cross_entropy(m(torch.tensor(X, dtype=torch.float32))[v], torch.from_numpy(y)[v])
+
+    return fit_torch(model, batch_loss, steps, lr=lr, every=50, live=live, desc=desc)
+
+
+def tag_accuracy(model, task: str, length: int = 40, n: int = 500, seed: int = 1):
+    """Accuracy at each position t = 1..length on n held-out sequences, and over all labelled steps."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    X, y, valid = tag_batch(task, np.full(n, length), rng)
+    with torch.no_grad():
+        pred = model(torch.tensor(X, dtype=torch.float32)).argmax(-1).numpy()
+    ok = (pred == y) & valid
+    by_t = np.where(valid.any(0), ok.sum(0) / np.maximum(valid.sum(0), 1), np.nan)
+    return by_t, float(ok.sum() / valid.sum())
+
+
+def majority_baseline(task: str, length: int = 40, n: int = 500, seed: int = 1) -> float:
+    """Accuracy of always answering the most common label (what 'learned nothing' scores)."""
+    rng = np.random.default_rng(seed)
+    _, y, valid = tag_batch(task, np.full(n, length), rng)
+    return float(np.bincount(y[valid]).max() / valid.sum())
+
+
+def plot_tagging(axes, by_t: dict, receptive_field: int, max_train_length: int, baselines: dict) -> None:
+    """Accuracy at each position t, one panel per task: {(task, model name): (T,) accuracies}."""
+    styles = {"CNN": ("#ea580c", "s-"), "RNN": ("#2563eb", "o-")}
+    for ax, task in zip(axes, TASKS):
+        for (tk, name), acc in by_t.items():
+            if tk == task:
+                colour, style = styles[name.split()[0]]
+                ax.plot(np.arange(1, len(acc) + 1), acc, style, ms=3, color=colour, label=name)
+        ax.axhline(baselines[task], color="#6b7280", ls=":", lw=1, label="always the commonest answer")
+        ax.axvline(receptive_field + 0.5, color="#ea580c", ls="--", lw=1)
+        ax.text(receptive_field + 0.8, 0.05, f"CNN's receptive field: {receptive_field} steps", fontsize=8,
+                color="#9a3412")
+        ax.axvspan(max_train_length + 0.5, len(acc) + 0.5, color="#f3f4f6", zorder=0)
+        ax.text(max_train_length + 1, 0.14, "longer than any\ntraining sequence", fontsize=8, color="#4b5563")
+        ax.set(xlabel="position t in the sequence", ylim=(0, 1.05), xlim=(0.5, len(acc) + 0.5),
+               title={"palindrome": "local: do the last 5 letters form a palindrome?",
+                      "first": "long range: what was the first letter?"}[task])
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("held-out accuracy")
+    axes[-1].legend(fontsize=8, loc="center right")

@@ -1,0 +1,309 @@
+"""Notebook 02's widget: type a phrase, scrub the step t, watch h_t, the unrolled graph and y_t."""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.patches import FancyArrowPatch
+
+from . import numbers, rnn
+from .live import InputError, LiveFigure, new_figure
+
+MAX_WORDS = 9                  # longest phrase the widget draws (the data's longest has 7)
+MAX_STEPS = MAX_WORDS + 1      # <bos> + the words
+DONE, NOW, LATER = "#1e3a8a", "#ea580c", "#cbd5e1"   # colours: computed, step t, not yet
+XLIM, YLIM = (-0.5, MAX_STEPS + 0.5), (-0.4, 2.65)   # x axis of the graph and the heatmap: slot i at x = i
+EXAMPLES = ["three thousand, three hundred and thirty-three", "three hundred and three", "three",
+            "seven thousand and seven", "twenty-three", "nine thousand, nine hundred and ninety-nine",
+            "one hundred and eleven", "four thousand"]
+
+
+def parse_phrase(text: str, vocab: numbers.Vocab) -> list[str]:
+    """The words of a typed phrase (digits like '305' are written out); InputError if unusable."""
+    text = (text or "").strip()
+    if not text:
+        raise InputError("type a number phrase, e.g. 'three hundred and five' (or just 305)")
+    if text.isdigit():
+        if not 1 <= int(text) <= numbers.MAX_NUMBER:
+            raise InputError(f"numbers from 1 to {numbers.MAX_NUMBER} only, not {text}")
+        text = numbers.phrase(int(text))
+    words = numbers.tokenize(text)
+    if len(words) > MAX_WORDS:
+        raise InputError(f"that is {len(words)} words; the widget draws at most {MAX_WORDS}")
+    for w in words:
+        if w not in vocab.index or w in (numbers.BOS, numbers.EOS):
+            close = [v for v in vocab.words[2:] if v.startswith(w[:3])][:3]
+            raise InputError(f"'{w}' is not a word of the number phrases"
+                             + (f"; did you mean {', '.join(close)}?" if close else
+                                " (they use one ... nineteen, twenty ... ninety, hundred, thousand, and)"))
+    return words
+
+
+def compute(params: dict, ids: np.ndarray, t: int) -> dict[str, np.ndarray]:
+    """States h (T, H), next-word distributions y (T, V), their top words (T,) and y_t at step t (1-based)."""
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or not 1 <= t <= len(ids):
+        raise ValueError(f"need ids of shape (T,) and 1 <= t <= T, got {ids.shape} and t={t}")
+    out = rnn.predict_next(params, ids)
+    return {"h": out["h"], "y": out["y"], "top": out["y"].argmax(axis=1), "y_t": out["y"][t - 1]}
+
+
+class UnrolledGraph:
+    """The unrolled graph h_0 -> h_1 -> ... of one phrase, with step t lit.
+
+    Slot 0 holds h_0; slot i (1..T) holds x_i below h_i and the top word of y_i above it.
+    Two layers: `phrase_artists` (the words; they change with the phrase) and `step_artists`
+    (colours, veils and the lit column; they change with t). Few artists keep redraws fast.
+    """
+
+    def __init__(self, ax):
+        from matplotlib.collections import LineCollection
+        from matplotlib.patches import Rectangle
+
+        ax.set(xlim=XLIM, ylim=YLIM)
+        ax.axis("off")
+        ax.text(0.5, 1.1, "W_hh", ha="center", va="bottom", fontsize=7, color="#374151")
+        ax.text(0, 1.22, "h_0", ha="center", va="bottom", fontsize=7, color="#374151")
+        s = np.arange(1, MAX_STEPS + 1)
+        self.x_text = [ax.text(i, 0, "", ha="center", va="center", fontsize=8.5) for i in s]
+        self.y_text = [ax.text(i, 2.05, "", ha="center", va="center", fontsize=8, linespacing=1.0) for i in s]
+        # arrows x_i -> h_i, h_i -> y_i, h_(i-1) -> h_i: shafts in one collection, heads as markers
+        up = [((i, 0.22), (i, 0.8)) for i in s] + [((i, 1.2), (i, 1.78)) for i in s]
+        side = [((i - 0.78, 1), (i - 0.22, 1)) for i in s]
+        self.shafts = ax.add_collection(LineCollection(up + side, linewidths=1.3))
+        self.up_heads = ax.scatter(np.r_[s, s], np.r_[np.full(MAX_STEPS, 0.8), np.full(MAX_STEPS, 1.78)],
+                                   marker="^", s=22, linewidths=0)
+        self.side_heads = ax.scatter(s - 0.22, np.ones(MAX_STEPS), marker=">", s=22, linewidths=0)
+        self.h_nodes = ax.scatter(np.r_[0, s], np.ones(MAX_STEPS + 1), s=150, zorder=3, linewidths=1)
+        self.lit = ax.add_patch(Rectangle((0.55, -0.38), 0.9, 3.0, fc=NOW, alpha=0.13, ec=NOW, lw=1.5, zorder=4))
+        # after step t: inputs faded, predictions hidden (not computed yet)
+        self.veil_x = ax.add_patch(Rectangle((1.5, -0.4), MAX_STEPS, 0.8, fc="white", alpha=0.7, lw=0, zorder=4))
+        self.veil_y = ax.add_patch(Rectangle((1.5, 1.55), MAX_STEPS, 1.1, fc="white", alpha=1.0, lw=0, zorder=4))
+        self.phrase_artists = [*self.x_text, *self.y_text]
+        self.step_artists = [self.veil_x, self.veil_y, self.shafts, self.up_heads, self.side_heads,
+                             self.h_nodes, self.lit]
+
+    def set_phrase(self, words: list[str], tops: list[str], correct: np.ndarray) -> None:
+        """Inputs under each step and the top predicted word above it (green: right, red: wrong)."""
+        for i in range(MAX_STEPS):
+            shown = i < len(words)
+            self.x_text[i].set_visible(shown)
+            self.y_text[i].set_visible(shown)
+            if shown:
+                self.x_text[i].set_text(words[i])
+                self.y_text[i].set_text(tops[i])
+                self.y_text[i].set_color("#15803d" if correct[i] else "#dc2626")
+
+    def set_step(self, t: int, T: int) -> None:
+        """Colour steps 1..t-1 as computed, t as now, t+1..T as not yet; hide the empty slots."""
+        step = np.arange(1, MAX_STEPS + 1)
+        colour = np.where(step < t, DONE, np.where(step == t, NOW, LATER)).astype(object)
+        colour[step > T] = "none"
+        self.shafts.set_colors(list(colour) * 3)
+        self.up_heads.set_facecolors(list(colour) * 2)
+        self.side_heads.set_facecolors(list(colour))
+        face = np.where(step < t, "#bfdbfe", np.where(step == t, "#fdba74", "#f1f5f9")).astype(object)
+        face[step > T] = "none"
+        edge = np.where(step > T, "none", np.where(step <= t, "k", "#94a3b8")).astype(object)
+        self.h_nodes.set_facecolors(["#e5e7eb"] + list(face))
+        self.h_nodes.set_edgecolors(["#6b7280"] + list(edge))
+        self.lit.set_x(t - 0.45)
+        self.veil_x.set_x(t + 0.5)
+        self.veil_y.set_x(t + 0.5)
+
+
+def _draw_folded(ax) -> None:
+    """The folded loop: x -> [h] (with its own arrow back) -> y, drawn once."""
+    ax.set(xlim=(0, 1), ylim=YLIM)
+    ax.axis("off")
+    ax.text(0.35, 2.5, "folded", ha="center", va="bottom", fontsize=9, weight="bold")
+    ax.text(0.35, 0, "x", ha="center", va="center", fontsize=10)
+    ax.scatter([0.35], [1], s=330, fc="#bfdbfe", ec="k", zorder=3)
+    ax.text(0.35, 1, "h", ha="center", va="center", fontsize=10, zorder=4)
+    ax.text(0.35, 2, "y", ha="center", va="center", fontsize=10)
+    arrow = dict(arrowstyle="-|>", mutation_scale=10, lw=1.2, color="#374151")
+    ax.add_patch(FancyArrowPatch((0.35, 0.2), (0.35, 0.78), **arrow))
+    ax.add_patch(FancyArrowPatch((0.35, 1.22), (0.35, 1.8), **arrow))
+    ax.add_patch(FancyArrowPatch((0.45, 1.12), (0.45, 0.88), connectionstyle="arc3,rad=-2.5", **arrow))
+    ax.text(0.72, 1.3, "W_hh", ha="left", va="bottom", fontsize=7)
+    ax.text(0.3, 0.5, "W_xh", ha="right", va="center", fontsize=7)
+    ax.text(0.3, 1.5, "W_hy", ha="right", va="center", fontsize=7)
+    ax.text(1.1, 1, "=", ha="center", va="center", fontsize=16, clip_on=False)
+
+
+class RNNWidget(LiveFigure):
+    """Type or pick a phrase, scrub t: h_t as a growing heatmap, the unrolled graph lit at t, y_t as bars."""
+
+    def __init__(self, params: dict, vocab: numbers.Vocab, phrase: str = EXAMPLES[0],
+                 onestep_probs: np.ndarray | None = None, splits: dict | None = None, t: int | None = None):
+        super().__init__()
+        self.params, self.vocab = params, vocab
+        self.onestep, self.splits = onestep_probs, splits or {}
+        H = params["W_hh"].shape[0]
+        self.fig = new_figure(10.0, 7.0, dpi=72)
+        left, width = 0.13, 0.8
+        _draw_folded(self.fig.add_axes((0.0, 0.61, 0.09, 0.32)))
+        self.graph = UnrolledGraph(self.fig.add_axes((left, 0.61, width, 0.32)))
+        self.heat, self.frame = self._heatmap(self.fig.add_axes((left, 0.37, width, 0.24)),
+                                              self.fig.add_axes((left + width + 0.01, 0.37, 0.012, 0.24)), H)
+        self.bars, self.marks = self._bars(self.fig.add_axes((left, 0.09, width, 0.19)))
+        self.title = self.fig.text(0.01, 0.99, "", fontsize=10, va="top", weight="bold")
+        self.readout = widgets.HTML()   # the step's equation and numbers (text is slow to draw)
+        # three layers: the figure (drawn once), the phrase's words, then what changes with t
+        self.phrase_artists = [*self.graph.phrase_artists, self.title]
+        self.add_layer(*self.phrase_artists)
+        self.animate(*self.graph.step_artists, self.heat, self.frame, self.bars, self.marks)
+        self.controls = {
+            "phrase": widgets.Combobox(value=phrase, options=EXAMPLES, description="phrase",
+                                       placeholder="type words or a number, then Enter",
+                                       style={"description_width": "initial"},
+                                       ensure_option=False, continuous_update=False,
+                                       layout=widgets.Layout(width="420px")),
+            "t": widgets.IntSlider(value=1, min=1, max=MAX_STEPS, description="step t",
+                                   style={"description_width": "initial"}),
+        }
+        self.play = widgets.Play(value=1, min=1, max=MAX_STEPS, interval=700, description="play")
+        widgets.jslink((self.play, "value"), (self.controls["t"], "value"))
+        self._words, self._syncing, self._first_t = None, False, t   # t: the first step shown
+        self.connect()
+        self.update()
+
+    def _heatmap(self, ax, cax, H: int):
+        """h_0 .. h_T as columns under the graph's nodes; columns after t stay blank."""
+        from matplotlib.patches import Rectangle
+
+        from matplotlib import colormaps
+
+        cmap = colormaps["RdBu_r"].with_extremes(bad="#f1f5f9")
+        heat = ax.imshow(np.full((H, MAX_STEPS + 1), np.nan), cmap=cmap, vmin=-1, vmax=1,
+                         aspect="auto", interpolation="nearest",
+                         extent=(-0.5, MAX_STEPS + 0.5, H - 0.5, -0.5))
+        ax.set(xlim=XLIM, yticks=[0, H - 1])
+        ax.set_xticks(np.arange(MAX_STEPS + 1), ["h_0"] + [f"t={i}" for i in range(1, MAX_STEPS + 1)],
+                      fontsize=8)
+        ax.set_ylabel(f"h_t: {H} units,\none column per step", fontsize=8)
+        ax.tick_params(axis="y", labelsize=7)
+        self.fig.colorbar(heat, cax=cax).ax.tick_params(labelsize=7)
+        frame = ax.add_patch(Rectangle((0.5, -0.5), 1, H, fill=False, ec=NOW, lw=2.5))
+        return heat, frame
+
+    def _bars(self, ax):
+        """y_t over every word but <bos> (never predicted), with the one-step model's guess as marks."""
+        from matplotlib.collections import PolyCollection
+        from matplotlib.patches import Patch
+
+        words = self.vocab.words[1:]
+        pos = np.arange(len(words))
+        bars = ax.add_collection(PolyCollection(_bar_verts(np.zeros(len(words))), facecolors="#60a5fa"))
+        (marks,) = ax.plot(pos, np.full(len(words), np.nan), "_", color="k", ms=11, mew=2)
+        ax.set(xlim=(-0.6, len(words) - 0.4), ylim=(0, 1.08), ylabel="probability")
+        ax.set_xticks(pos, words, rotation=60, ha="right", rotation_mode="anchor", fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+        handles = [Patch(color="#60a5fa", label="RNN: y_t"), Patch(color="#16a34a", label="the actual next word")]
+        if self.onestep is not None:
+            marks.set_label("one-step model (01), same current word")
+            handles.append(marks)
+        ax.legend(handles=handles, loc="upper right", fontsize=8, ncol=3, frameon=False,
+                  bbox_to_anchor=(1, 1.22))
+        ax.set_title("y_t at the lit step t", fontsize=9, loc="left", pad=14)
+        return bars, marks
+
+    def _on_change(self, change=None) -> None:
+        if not self._syncing:
+            self.update()
+
+    def layout(self) -> widgets.Widget:
+        """Phrase box, play button and t slider above the picture."""
+        c = self.controls
+        return widgets.VBox([widgets.HBox([c["phrase"], self.play, c["t"]],
+                                          layout=widgets.Layout(flex_flow="row wrap")),
+                             self.message, self.readout, self.image])
+
+    def _sync_t(self, T: int) -> int:
+        """A new phrase: the slider runs 1..T and jumps to T (the whole phrase), or to the first t asked for."""
+        t = self.controls["t"]
+        value = min(self._first_t or T, T)
+        self._first_t = None
+        self._syncing = True
+        try:
+            t.max = self.play.max = T
+            t.value = value
+        finally:
+            self._syncing = False
+        return value
+
+    def refresh(self) -> None:
+        """Read phrase and t, run the RNN, move every artist."""
+        words = parse_phrase(self.controls["phrase"].value, self.vocab)
+        T = len(words) + 1
+        new_phrase = words != self._words
+        t = self._sync_t(T) if new_phrase else min(self.controls["t"].value, T)
+        self._words = words
+        inputs = [numbers.BOS] + words
+        ids = self.vocab.encode(inputs)
+        nxt = self.vocab.encode(words + [numbers.EOS])            # what actually comes next
+        r = compute(self.params, ids, t)
+        if new_phrase:
+            self._set_phrase(words, inputs, r, nxt)
+        self.graph.set_step(t, T)
+        data = np.full((r["h"].shape[1], MAX_STEPS + 1), np.nan)
+        data[:, 0] = 0.0                                           # h_0 = 0
+        data[:, 1:t + 1] = r["h"][:t].T
+        self.heat.set_data(data)
+        self.frame.set_x(t - 0.5)
+        self.bars.set_verts(_bar_verts(r["y_t"][1:]))
+        self.bars.set_facecolors(np.where(np.arange(1, len(self.vocab)) == nxt[t - 1], "#16a34a", "#60a5fa"))
+        if self.onestep is not None:
+            self.marks.set_ydata(self.onestep[ids[t - 1], 1:])
+        x_t, actual = inputs[t - 1], self.vocab.words[nxt[t - 1]]
+        top = self.vocab.words[r["top"][t - 1]]
+        self.readout.value = (
+            f"<b>step t = {t}</b>: h<sub>{t}</sub> = tanh(W<sub>xh</sub> x<sub>{t}</sub> + W<sub>hh</sub> "
+            f"h<sub>{t - 1}</sub> + b<sub>h</sub>) with x<sub>{t}</sub> = '{html.escape(x_t)}'; "
+            f"y<sub>{t}</sub> = softmax(W<sub>hy</sub> h<sub>{t}</sub> + b<sub>y</sub>): top word "
+            f"'{html.escape(top)}' ({r['y_t'][r['top'][t - 1]]:.2f}), actual next word "
+            f"'{html.escape(actual)}' ({r['y_t'][nxt[t - 1]]:.2f})")
+
+    def _set_phrase(self, words, inputs, r, nxt) -> None:
+        """A new phrase: its words and top predictions in the graph, the title; redraw that layer."""
+        T = len(inputs)
+        probs = r["y"][np.arange(T), r["top"]]
+        tops = [f"{self.vocab.words[i]}\n{p:.2f}" for i, p in zip(r["top"], probs)]
+        self.graph.set_phrase(inputs, tops, r["top"] == nxt)
+        text = " ".join(words)
+        kind = {"train": "a training phrase", "held_out": "a held-out phrase, never trained on"}.get(
+            self.splits.get(text), "not one of the data's phrases")
+        self.title.set_text(f"'{text}'  ({kind}):  T = {T} steps")
+        self.refresh_layer()
+
+
+def _bar_verts(heights: np.ndarray, width: float = 0.75) -> list:
+    """Rectangles (as vertex lists) for bars of these heights at 0, 1, 2, ..."""
+    x = np.arange(len(heights))[:, None] + np.array([-1, -1, 1, 1]) * width / 2
+    y = np.zeros((len(heights), 4))
+    y[:, 1:3] = np.asarray(heights)[:, None]
+    return list(np.stack([x, y], axis=-1))
+
+
+def unrolled_png(words: list[str], t: int, tops: list[str] | None = None) -> bytes:
+    """A picture of the folded loop and the unrolled graph of <bos> + words, with step t lit."""
+    from .live import figure_png
+
+    T = len(words) + 1
+    if len(words) > MAX_WORDS or not 1 <= t <= T:
+        raise ValueError(f"need at most {MAX_WORDS} words and 1 <= t <= {T}, got {len(words)} and {t}")
+    fig = new_figure(10.0, 2.3, dpi=72)
+    _draw_folded(fig.add_axes((0.0, 0.02, 0.09, 0.9)))
+    graph = UnrolledGraph(fig.add_axes((0.13, 0.02, 0.8, 0.9)))
+    graph.set_phrase([numbers.BOS] + words, tops or [f"y_{i}" for i in range(1, T + 1)], np.ones(T, bool))
+    for text in graph.y_text:
+        text.set_color("#374151")
+    graph.set_step(t, T)
+    return figure_png(fig, dpi=72)
+
+
+def demo() -> RNNWidget:
+    """A widget on untrained weights (for the benchmark: the cost does not depend on training)."""
+    vocab = numbers.build_vocab()
+    return RNNWidget(rnn.init_params(len(vocab), 32), vocab, t=4)

@@ -1,0 +1,232 @@
+"""Measure the course on this machine and write bench/results.json, bench/results.md and
+the course table in README.md.
+
+- every notebook, top to bottom in a fresh kernel, 3 times: the median seconds;
+- every widget (each helpers module with a ``demo()``): at least 30 control changes driven
+  from Python, time from the new value to the new PNG: median and 95th percentile;
+- the headline figures each notebook reports in its own run (helpers.report.headline).
+
+Usage: python scripts/bench.py [--runs 3] [--only 01,02]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+
+GOALS = {"notebook_s": 30, "course_s": 180, "widget_median_ms": 50, "widget_p95_ms": 100}
+MIN_CHANGES = 30
+
+
+def machine() -> str:
+    """CPU model, cores, Python and torch versions."""
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    return (f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+            f"Python {platform.python_version()}, torch {torch.__version__}")
+
+
+def run_notebook(path: Path, results_file: Path) -> float:
+    """Execute one notebook in a fresh kernel; return its wall time in seconds."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    os.environ["UNROLLED_RESULTS"] = str(results_file)
+    try:
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        return time.perf_counter() - start
+    finally:
+        os.environ.pop("UNROLLED_RESULTS", None)
+
+
+def bench_notebooks(paths, runs: int) -> dict:
+    """Median time of `runs` executions and the headline figures of each notebook."""
+    out = {}
+    for path in paths:
+        times, figures = [], []
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory() as tmp:
+                res = Path(tmp) / "results.json"
+                times.append(run_notebook(path, res))
+                figures.append(json.loads(res.read_text()) if res.exists() else {})
+        same = all(f == figures[0] for f in figures)
+        out[path.name] = {"median_s": statistics.median(times), "runs_s": times,
+                          "headlines": figures[-1], "same_figures_every_run": same}
+        print(f"{path.name}: {statistics.median(times):.1f} s  {figures[-1] and len(figures[-1])} figures"
+              f"{'' if same else '  (FIGURES DIFFER BETWEEN RUNS)'}", flush=True)
+    return out
+
+
+def _sweep(control, n: int) -> list:
+    """n values for a control: a sweep across a slider, the options of a dropdown, a toggle."""
+    import numpy as np
+
+    if hasattr(control, "min") and hasattr(control, "max") and not hasattr(control, "options"):
+        if hasattr(control, "base"):  # log slider
+            exps = np.linspace(control.min, control.max, n)
+            return [float(control.base ** e) for e in exps]
+        if isinstance(control.value, int) and control.max - control.min + 1 < n:
+            # few integer values: go back and forth, so that every one of the n values is a change
+            cycle = list(range(control.min, control.max + 1)) + list(range(control.max - 1, control.min, -1))
+            return [cycle[i % len(cycle)] for i in range(n)] if len(cycle) > 1 else []
+        vals = np.linspace(control.min, control.max, n)
+        return [type(control.value)(v) if isinstance(control.value, int) else float(v) for v in vals]
+    if hasattr(control, "options") and control.options and type(control).__name__ != "Combobox":
+        opts = [o[1] if isinstance(o, tuple) else o for o in control.options]
+        return [opts[i % len(opts)] for i in range(n)]
+    if isinstance(getattr(control, "value", None), bool):
+        return [bool(i % 2) for i in range(n)]
+    return []
+
+
+def bench_widget(module_name: str) -> dict:
+    """Build the module's demo widget and drive its controls through >= 30 changes."""
+    module = importlib.import_module(module_name)
+    widget = module.demo()
+    built = len(widget.latencies_ms)
+    drivable = {k: c for k, c in widget.controls.items() if _sweep(c, 2)}
+    if not drivable:
+        return {"error": "no slider, dropdown or toggle to drive"}
+    per = max(10, -(-MIN_CHANGES // len(drivable)))
+    for name, control in drivable.items():
+        start = control.value
+        for v in _sweep(control, per):
+            control.value = v
+        control.value = start
+    lat = sorted(widget.latencies_ms[built:])
+    import numpy as np
+
+    return {"changes": len(lat), "median_ms": float(np.median(lat)), "p95_ms": float(np.percentile(lat, 95)),
+            "controls": list(drivable)}
+
+
+def widget_modules() -> list[str]:
+    """helpers modules that define a demo() widget factory."""
+    names = []
+    for p in sorted((ROOT / "helpers").glob("*.py")):
+        if re.search(r"^def demo\(", p.read_text(), re.M):
+            names.append(f"helpers.{p.stem}")
+    return names
+
+
+def notebook_of(module: str) -> str:
+    """Which notebook a widget module belongs to (by the notebooks that import it)."""
+    short = module.split(".")[1]
+    for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        text = nb.read_text()
+        if re.search(rf"\b{short}\b", text):
+            return nb.name
+    return "?"
+
+
+def markdown(results: dict) -> str:
+    """The course table: one row per notebook with time, widget latency and headline figures."""
+    from helpers.course import COURSE
+
+    def flag(ok: bool) -> str:
+        return "" if ok else " ✗"
+
+    lines = ["| # | notebook | what it teaches | runs in | widget update (median / p95) | results, from the notebook's own run |",
+             "|---|---|---|---|---|---|"]
+    for num, slug, title, idea in COURSE:
+        name = f"{num}_{slug}.ipynb"
+        nb = results["notebooks"].get(name)
+        if not (ROOT / "notebooks" / name).exists():
+            continue
+        t = f"{nb['median_s']:.1f} s{flag(nb['median_s'] <= GOALS['notebook_s'])}" if nb else "—"
+        ws = [w for w in results["widgets"].values() if w.get("notebook") == name and "median_ms" in w]
+        lat = "<br>".join(f"{w['median_ms']:.0f} / {w['p95_ms']:.0f} ms"
+                          f"{flag(w['median_ms'] <= GOALS['widget_median_ms'] and w['p95_ms'] <= GOALS['widget_p95_ms'])}"
+                          for w in ws) or "—"
+        figs = "<br>".join(f"{h['label']}: {h.get('text') or _fmt(h['value'])}" for h in (nb or {}).get("headlines", {}).values()) or "—"
+        lines.append(f"| {num} | [{title}](notebooks/{name}) | {idea} | {t} | {lat} | {figs} |")
+    total = results["course_s"]
+    lines += ["", f"Whole course, top to bottom: **{total:.0f} s**{flag(total <= GOALS['course_s'])} "
+                  f"(goal ≤ {GOALS['course_s']} s). Goals: each notebook ≤ {GOALS['notebook_s']} s, widget update "
+                  f"median ≤ {GOALS['widget_median_ms']} ms and p95 ≤ {GOALS['widget_p95_ms']} ms; ✗ marks a miss.",
+              f"Measured by `make bench` on {results['date']}: {results['machine']}. "
+              f"Notebook times are the median of {results['runs']} runs in a fresh kernel; widget times are "
+              f"from a new control value to the new image, over ≥ {MIN_CHANGES} changes."]
+    return "\n".join(lines)
+
+
+def _fmt(v: float) -> str:
+    if 0 < abs(v) < 1e-3:  # errors and differences (1e-9): a percentage would print 0.0%
+        return f"{v:.1e}"
+    return f"{v:.1%}" if 0 <= v <= 1 and not float(v).is_integer() else f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
+
+
+def update_readme(table: str) -> None:
+    """Replace the course table between its markers in README.md."""
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    new = re.sub(r"(<!-- course-table:start -->\n).*?(\n<!-- course-table:end -->)",
+                 lambda m: m.group(1) + table + m.group(2), text, flags=re.S)
+    readme.write_text(new)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--only", default="", help="comma-separated notebook numbers, e.g. 01,02")
+    args = ap.parse_args()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    out_json = ROOT / "bench" / "results.json"
+    old = json.loads(out_json.read_text()) if out_json.exists() else {"notebooks": {}, "widgets": {}}
+    if args.only:
+        keep = set(args.only.split(","))
+        paths = [p for p in paths if p.name[:2] in keep]
+    notebooks = dict(old.get("notebooks", {}))
+    notebooks.update(bench_notebooks(paths, args.runs))
+    widgets = dict(old.get("widgets", {}))
+    for m in widget_modules():
+        nb = notebook_of(m)
+        if args.only and nb[:2] not in set(args.only.split(",")):
+            continue
+        w = bench_widget(m)
+        w["notebook"] = nb
+        widgets[m] = w
+        print(f"{m} ({nb}): " + (f"{w['median_ms']:.1f} ms median, {w['p95_ms']:.1f} ms p95 over {w['changes']} changes"
+                                  if "median_ms" in w else w["error"]), flush=True)
+    present = {p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    notebooks = {k: v for k, v in notebooks.items() if k in present}
+    results = {"date": dt.date.today().isoformat(), "machine": machine(), "runs": args.runs, "goals": GOALS,
+               "notebooks": notebooks, "widgets": widgets,
+               "course_s": sum(v["median_s"] for v in notebooks.values())}
+    out_json.parent.mkdir(exist_ok=True)
+    out_json.write_text(json.dumps(results, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    table = markdown(results)
+    (ROOT / "bench" / "results.md").write_text("# Benchmark results\n\n" + table + "\n")
+    update_readme(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,349 @@
+"""helpers.memory, helpers.phase_widget, helpers.gates_widget: notebook 04's tasks, models and widgets."""
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from helpers import gates, gates_widget, memory, phase_widget
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models: one torch thread is faster, and fair to a shared machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+# -- Markovization ---------------------------------------------------------------------
+
+
+def test_unrolled_formula_is_the_seeds_nest():
+    assert memory.unrolled_formula(0) == "s_0 = s_0"
+    assert memory.unrolled_formula(3) == "s_3 = f(f(f(s_0, x_1; θ), x_2; θ), x_3; θ)"
+    with pytest.raises(ValueError):
+        memory.unrolled_formula(-1)
+
+
+def test_fold_state_is_the_recurrence():
+    assert memory.fold_state(lambda s, x: 10 * s + x, 0, [1, 2, 3]) == 123
+    p = gates.init_params("gru", 3, 4, seed=1)
+    X = np.random.default_rng(0).normal(size=(2, 6, 3))
+    s = memory.fold_state(lambda s, x: gates.gru_step(p, x, s)[0], np.zeros((2, 4)), X.transpose(1, 0, 2))
+    np.testing.assert_array_equal(s, gates.run("gru", p, X)["state"])
+
+
+@pytest.mark.parametrize("kind", gates.KINDS)
+def test_resuming_from_the_state_gives_the_same_future(kind):
+    p = gates.init_params(kind, 3, 4, seed=2)
+    X = np.random.default_rng(1).normal(size=(2, 9, 3))
+    r = memory.resume_check(kind, p, X, k=4)
+    assert r["whole"].shape == r["resumed"].shape == (2, 5, 4)
+    assert r["max_diff"] == 0.0
+    with pytest.raises(ValueError, match="k must be"):
+        memory.resume_check(kind, p, X, k=9)
+
+
+# -- the 2-unit map --------------------------------------------------------------------
+
+
+def test_rotation_scale_has_the_promised_eigenvalues():
+    W = memory.rotation_scale(60, 0.7)
+    lam = np.linalg.eigvals(W)
+    np.testing.assert_allclose(np.abs(lam), 0.7)
+    np.testing.assert_allclose(sorted(np.degrees(np.angle(lam))), [-60, 60])
+
+
+def test_fixed_points_contraction_and_saturation():
+    pts, stable = memory.fixed_points(memory.rotation_scale(30, 0.8), np.zeros(2))
+    assert len(pts) == 1 and stable.all()
+    np.testing.assert_allclose(pts[0], 0, atol=1e-8)
+    W, b = memory.rotation_scale(0, 1.5), np.zeros(2)
+    pts, stable = memory.fixed_points(W, b)
+    assert stable.sum() == 4 and (~stable).sum() == 5      # four corners; origin and four saddles
+    np.testing.assert_allclose(memory.phase_step(W, b, pts), pts, atol=1e-8)
+    pts, stable = memory.fixed_points(memory.rotation_scale(60, 1.3), np.zeros(2))
+    assert stable.sum() == 0                               # a cycle, no stable point
+
+
+def test_phase_step_checks_shape():
+    with pytest.raises(ValueError, match=r"\(N, 2\)"):
+        memory.phase_step(np.eye(2), np.zeros(2), np.zeros(2))
+
+
+def test_trajectories_forget_under_contraction_and_remember_under_saturation():
+    starts = phase_widget.starts()
+    contract = memory.trajectories(memory.rotation_scale(0, 0.5), np.zeros(2), starts, 30)
+    assert contract.shape == (8, 31, 2)
+    assert memory.spread(contract)[-1] < 1e-6
+    saturate = memory.trajectories(memory.rotation_scale(0, 1.5), np.zeros(2), starts, 30)
+    assert memory.spread(saturate)[-1] > 0.5
+
+
+def test_flow_is_the_step_minus_identity():
+    W, b = memory.rotation_scale(20, 1.1), np.array([0.3, 0.0])
+    X, Y, U, V = memory.flow(W, b, n=5)
+    h = np.array([[X[1, 2], Y[1, 2]]])
+    np.testing.assert_allclose([U[1, 2], V[1, 2]], memory.phase_step(W, b, h)[0] - h[0])
+
+
+# -- delayed recall ----------------------------------------------------------------------
+
+
+def test_recall_batch_layout():
+    rng = np.random.default_rng(0)
+    X, y, q = memory.recall_batch([1, 4, 7], rng)
+    assert X.shape == (3, 8, 5) and y.shape == q.shape == (3,)
+    np.testing.assert_array_equal(q, [1, 4, 7])
+    for row, ans, d in zip(X, y, q):
+        s = memory.decode(row)
+        assert len(s) == d + 1 and s[-1] == "?" and s[0] == memory.LETTERS[ans]
+        assert "?" not in s[:-1]
+        assert np.all(row[d + 1:] == 0)
+    with pytest.raises(ValueError, match=">= 1"):
+        memory.recall_batch([0, 3], rng)
+
+
+def test_encode_decode_round_trip_and_errors():
+    X = memory.encode("bca?")
+    assert X.shape == (1, 4, 5)
+    assert memory.decode(X[0]) == "bca?"
+    with pytest.raises(ValueError, match="'x'"):
+        memory.encode("bxa?")
+    with pytest.raises(ValueError, match="empty"):
+        memory.encode("")
+
+
+def test_recall_net_trains_and_is_measured():
+    model, history = memory.train_recall("gru", H=8, steps=40, max_delay=3, live=False)
+    assert np.mean(history["loss"][-5:]) < np.mean(history["loss"][:5])
+    acc = memory.recall_accuracy(model, [1, 2, 3], n=50)
+    assert acc.shape == (3,) and np.all((acc >= 0) & (acc <= 1))
+    counts = memory.recall_confusion(model, 2, n=60)
+    assert counts.shape == (4, 4) and counts.sum() == 60
+    kind, p, W, b = memory.numpy_cell(model)
+    assert kind == "gru" and W.shape == (4, 8) and b.shape == (4,)
+    X, y, q = memory.recall_batch([2, 3], np.random.default_rng(3))
+    with torch.no_grad():
+        want = model(torch.tensor(X, dtype=torch.float32), torch.from_numpy(q)).double().numpy()
+    h = gates.run(kind, p, X)["h"][np.arange(2), q]
+    np.testing.assert_allclose(h @ W.T + b, want, atol=1e-5)   # the numpy copy is the same network
+
+
+def test_failing_delay():
+    assert memory.failing_delay([1, 2, 3, 4], [1.0, 0.9, 0.5, 0.7]) == 3
+    assert memory.failing_delay([1, 2], [1.0, 0.99]) is None
+    assert memory.FAIL_THRESHOLD == pytest.approx(0.625)
+
+
+def test_influence_of_the_first_letter():
+    H = 4
+    forget = {k: 0.1 * v for k, v in gates.init_params("rnn", 5, H, seed=0).items()}
+    fading = memory.influence_of_first("rnn", forget, T=20)
+    assert fading.shape == (20,) and fading[0] > 0 and fading[-1] < 1e-6 * fading[0]
+    curves = {}
+    for bias in (-5.0, 5.0):                              # update gate mostly open / mostly shut
+        p = gates.init_params("gru", 5, H, seed=0)
+        p["b_xh"][H:2 * H] = bias
+        curves[bias] = memory.influence_of_first("gru", p, T=20)
+    assert curves[5.0][-1] > 100 * curves[-5.0][-1]       # a shut update gate keeps x_1's trace
+
+
+# -- CNN vs RNN ------------------------------------------------------------------------
+
+
+def _is_palindrome(window):
+    return list(window) == list(window)[::-1]
+
+
+def test_tag_batch_labels():
+    rng = np.random.default_rng(0)
+    X, y, valid = memory.tag_batch("palindrome", [7, 12, 12], rng)
+    ids = X.argmax(2)
+    for b, t in itertools.product(range(3), range(12)):
+        if valid[b, t]:
+            assert y[b, t] == _is_palindrome(ids[b, t - 4:t + 1])
+    assert not valid[:, :4].any() and not valid[0, 7:].any() and np.all(X[0, 7:] == 0)
+    assert 0.2 < y[valid].mean() < 0.6                    # planted: neither rare nor common
+    X, y, valid = memory.tag_batch("first", [5, 9], rng)
+    assert np.all(y == X[:, :1].argmax(2)) and valid.sum() == 14
+    with pytest.raises(ValueError, match="task"):
+        memory.tag_batch("parity", [5], rng)
+    with pytest.raises(ValueError, match="at least 5"):
+        memory.tag_batch("palindrome", [3], rng)
+
+
+def test_cnn_sees_exactly_its_receptive_field():
+    torch.manual_seed(0)
+    cnn = memory.make_cnn(2)
+    assert cnn.receptive_field == 5
+    X = torch.tensor(np.random.default_rng(0).normal(size=(1, 12, 3)), dtype=torch.float32, requires_grad=True)
+    cnn(X)[0, 9].sum().backward()
+    reach = X.grad[0].abs().sum(1).numpy() > 0
+    np.testing.assert_array_equal(np.flatnonzero(reach), [5, 6, 7, 8, 9])   # t-4..t, nothing after
+
+
+def test_rnn_tagger_reaches_back_to_the_start():
+    torch.manual_seed(0)
+    rnn = memory.make_tagger_rnn(3, H=8)
+    X = torch.zeros(1, 30, 3, requires_grad=True)
+    rnn(X)[0, 29].sum().backward()
+    assert X.grad[0, 0].abs().sum() > 0
+
+
+def test_tagger_training_and_accuracy():
+    torch.manual_seed(0)
+    cnn = memory.make_cnn(2)
+    history = memory.train_tagger(cnn, "palindrome", steps=30, live=False)
+    assert np.mean(history["loss"][-5:]) < np.mean(history["loss"][:5])
+    by_t, overall = memory.tag_accuracy(cnn, "palindrome", length=12, n=50)
+    assert by_t.shape == (12,) and np.isnan(by_t[:4]).all() and 0 <= overall <= 1
+    assert 0.5 < memory.majority_baseline("palindrome", length=12) < 1
+    assert memory.majority_baseline("first", length=12) < 0.5
+
+
+def test_plots_draw():
+    fig = Figure()
+    ax = fig.add_subplot()
+    memory.plot_recall(ax, np.arange(1, 5), {"rnn": np.ones(4), "gru": np.ones(4)}, 3)
+    memory.plot_influence(fig.add_subplot(), {("gru", "trained"): np.ones(5), ("rnn", "untrained"): np.ones(5)})
+    axes = [fig.add_subplot(), fig.add_subplot()]
+    by_t = {(t, n): np.ones(8) for t in memory.TASKS for n in ("CNN", "RNN (GRU)")}
+    memory.plot_tagging(axes, by_t, 5, 6, {t: 0.5 for t in memory.TASKS})
+    assert len(ax.lines) >= 2
+
+
+# -- widgets ---------------------------------------------------------------------------
+
+
+def test_phase_compute():
+    r = phase_widget.compute(0, 1.5, 0.0)
+    assert r["traj"].shape == (8, phase_widget.T + 1, 2)
+    assert "memory" in r["regime"]
+    assert "forgotten" in phase_widget.compute(0, 0.5, 0.0)["regime"]
+    assert "keeps moving" in phase_widget.compute(60, 1.3, 0.0)["regime"]
+    assert len(phase_widget.compute(0, 1.5, 0.6)["points"][phase_widget.compute(0, 1.5, 0.6)["stable"]]) == 2
+
+
+def test_phase_widget_updates_in_place():
+    w = phase_widget.demo()
+    before, n = w.image.value, len(w.latencies_ms)
+    w.controls["scale"].value = 1.5
+    assert w.image.value != before and len(w.latencies_ms) == n + 1
+    assert "keeps moving" in w.title.get_text()          # angle 30, scale 1.5: a cycle
+    w.controls["angle"].value = 0
+    assert "4 stable" in w.title.get_text()
+    w.controls["x"].value = 0.6
+    assert "2 stable" in w.title.get_text()
+    assert w.message.value == ""
+    w.controls["scale"].value = 0.0                       # a slider at its end: a note, no traceback
+    assert "W = 0" in w.message.value
+
+
+def _cells(H=6):
+    return gates_widget.random_cells(H, seed=1)
+
+
+def test_gates_compute():
+    cells = _cells()
+    r = gates_widget.compute("bca?", cells["gru"], "z")
+    assert r["gate"].shape == r["h"].shape == (4, 6) and r["probs"].shape == (4, 4)
+    np.testing.assert_allclose(r["probs"].sum(1), 1)
+    assert 0 <= r["unit"] < 6
+    np.testing.assert_array_equal(r["keep"], r["gate"])
+    with pytest.raises(ValueError, match="gates"):
+        gates_widget.compute("bca?", cells["gru"], "f")
+
+
+def test_clean_rejects_bad_input():
+    assert gates_widget.clean(" B c a ? ") == "bca?"
+    for bad, words in (("", "type"), ("bxa?", "'x'"), ("a" * 40, "at most")):
+        with pytest.raises(gates_widget.InputError, match=words):
+            gates_widget.clean(bad)
+
+
+def test_gates_widget_updates_and_answers_bad_input():
+    w = gates_widget.GatesWidget(_cells())
+    first = w.image.value
+    w.controls["text"].value = "dabcabc?"
+    assert w.image.value != first and w.message.value == ""
+    assert "first letter 'd'" in w.title.get_text()
+    w.controls["show"].value = "LSTM: forget gate f (1 = keep)"
+    assert w.gate_title.get_text() == "LSTM forget gate f"
+    w.controls["unit"].value = 3
+    assert w.unit_title.get_text() == "unit 3"
+    for bad in ("", "hello?", "ab" * 20):
+        w.controls["text"].value = bad
+        assert w.message.value != "", bad
+    w.controls["text"].value = "abc"
+    assert w.message.value == "" and "end with '?'" in w.title.get_text()
+
+
+def test_gates_widget_demo_builds():
+    w = gates_widget.demo()
+    assert w.image.value and len(w.latencies_ms) == 1
+
+
+def test_cached_titles_draw_the_same_pixels_as_fresh_ones():
+    w = phase_widget.demo()
+    first = w.image.value                                 # title drawn fresh, then cached
+    w.controls["scale"].value = 1.5
+    w.controls["scale"].value = 0.8                       # back: the title comes from the cache
+    assert w._snapshots and w.image.value == first
+    w.invalidate()                                        # full redraw empties the cache
+    w.update()
+    assert w.image.value == first
+    g = gates_widget.GatesWidget(_cells())
+    a = g.image.value
+    g.controls["unit"].value = 2
+    g.controls["unit"].value = "auto: the unit that holds best"
+    assert g.image.value == a
+
+
+def test_numpy_cnn_equals_torch_outputs_and_gradients():
+    torch.manual_seed(1)
+    cnn = memory.make_cnn(3).double()
+    params = memory.cnn_params(cnn)
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(2, 9, 3))
+    G = rng.normal(size=(2, 9, 3))
+    scores, cache = memory.cnn_forward(params, X)
+    out = cnn(torch.from_numpy(X))
+    np.testing.assert_allclose(scores, out.detach().numpy(), atol=1e-6, rtol=0)
+    (out * torch.from_numpy(G)).sum().backward()
+    grads = memory.cnn_backward(params, cache, G)
+    for (dW, db), layer in zip(grads, list(cnn.convs) + [cnn.out]):
+        np.testing.assert_allclose(dW, layer.weight.grad.numpy(), atol=1e-6, rtol=0)
+        np.testing.assert_allclose(db, layer.bias.grad.numpy(), atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match=r"\(B, T, 3\)"):
+        memory.cnn_forward(params, X[:, :, :2])
+
+
+def test_numpy_cnn_backward_passes_the_gradient_check():
+    from helpers import gradcheck
+
+    torch.manual_seed(2)
+    params = memory.cnn_params(memory.make_cnn(2, channels=4))
+    rng = np.random.default_rng(5)
+    X, G = rng.normal(size=(2, 6, 3)), rng.normal(size=(2, 6, 2))
+    _, cache = memory.cnn_forward(params, X)
+    grads = memory.cnn_backward(params, cache, G)
+    flat = {f"{i}{n}": arr for i, (W, b) in enumerate(params) for n, arr in (("W", W), ("b", b))}
+    flat_grads = {f"{i}{n}": g for i, (dW, db) in enumerate(grads) for n, g in (("W", dW), ("b", db))}
+
+    def loss():
+        return float((memory.cnn_forward(params, X)[0] * G).sum())
+
+    for name, err in gradcheck.check_gradients(loss, flat, flat_grads).items():
+        assert err < 1e-6, f"{name}: relative error {err:.2e}"
+
+
+def test_numpy_gru_tagger_equals_torch():
+    torch.manual_seed(3)
+    tagger = memory.make_tagger_rnn(2, H=6).double()
+    X = np.random.default_rng(6).normal(size=(2, 7, 3))
+    h = gates.run("gru", gates.from_torch(tagger.rnn), X)["h"]
+    ours = h @ tagger.out.weight.detach().numpy().T + tagger.out.bias.detach().numpy()
+    np.testing.assert_allclose(ours, tagger(torch.from_numpy(X)).detach().numpy(), atol=1e-6, rtol=0)
