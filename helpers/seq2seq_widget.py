@@ -93,9 +93,11 @@ class Seq2SeqWidget(LiveFigure):
         self.cursor_a = ax_a.add_patch(Rectangle((-0.5, -0.5), 1, MAX_WORDS, fill=False, ec="#f59e0b", lw=2))
         self.title = fig.suptitle("", fontsize=11, y=0.985)
         self.subtitle = fig.text(0.5, 0.9, "", ha="center", fontsize=9, color="#374151")
-        self.animate(self.h_img, *self.words, self.c_img, self.a_img, self.a_note, self.o_img, self.o_best,
-                     *[t for row in self.o_runners for t in row],
-                     self.wrong, self.cursor_o, self.cursor_a, self.title, self.subtitle)
+        self.add_layer(self.h_img, self.c_img)          # redrawn only when the encoder's input changes
+        self.cache_text(*self.words, self.title)          # strings that repeat: pasted from a pixel cache
+        self.animate(self.a_img, self.a_note, self.o_img, self.o_best, *[t for row in self.o_runners for t in row],
+                     self.wrong, self.cursor_o, self.cursor_a, self.subtitle)
+        self._encoded = None
 
     def render(self) -> bytes:
         """As LiveFigure.render, with unhinted text, so a row of characters keeps to its cells."""
@@ -144,10 +146,14 @@ class Seq2SeqWidget(LiveFigure):
 
     def _draw(self, r: dict, words, number, reference, forcing: bool) -> None:
         S, T = len(words), len(r["ids"])
-        states = np.full((MAX_WORDS, r["C"].shape[0]), np.nan)
-        states[:S] = r["states"]
-        self.h_img.set_array(states.ravel())
-        self.c_img.set_array(r["C"])
+        key = (tuple(words), self.controls["attention"].value)
+        if key != self._encoded:                          # a new source or another encoder
+            states = np.full((MAX_WORDS, r["C"].shape[0]), np.nan)
+            states[:S] = r["states"]
+            self.h_img.set_array(states.ravel())
+            self.c_img.set_array(r["C"])
+            self.refresh_layer()
+            self._encoded = key
         for j, label in enumerate(self.words):
             label.set_text(words[j] if j < S else "")
         chars = np.array([END if self.tgt_vocab.words[i] == translation.EOS else self.tgt_vocab.words[i]
