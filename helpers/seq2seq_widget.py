@@ -41,7 +41,7 @@ class Seq2SeqWidget(LiveFigure):
         self._build_figure(H)
         self.controls = {
             "text": widgets.Text(value=text, description="English", continuous_update=True,
-                                 placeholder="e.g. two hundred and five", layout=widgets.Layout(width="330px")),
+                                 placeholder="e.g. two hundred and five", layout=widgets.Layout(width="420px")),
             "number": widgets.BoundedIntText(value=self.lookup.get(tuple(translation.tokenize(text)), 31),
                                              min=0, max=translation.MAX_NUMBER, description="or pick",
                                              layout=widgets.Layout(width="170px")),
