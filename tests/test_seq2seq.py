@@ -235,6 +235,11 @@ def test_check_attention_weights_passes_the_reference_and_hints_otherwise():
     assert not verdict and "-inf" in verdict.message
     assert not s2s.check_attention_weights(None)
 
+    def stub(s, enc_out, W_a, mask):
+        raise NotImplementedError
+
+    assert "NotImplementedError" in s2s.check_attention_weights(stub).message
+
 
 # -- widget -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
