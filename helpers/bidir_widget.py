@@ -6,7 +6,6 @@ from functools import lru_cache
 import ipywidgets as widgets
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-from matplotlib import colormaps
 from matplotlib.patches import Rectangle
 
 from . import cloze, surnames
@@ -73,31 +72,34 @@ class BidirWidget(LiveFigure):
     def __init__(self, params: dict, name: str = "johnson", k: int = 3):
         super().__init__()
         self.params = params
-        self.fig = new_figure(9.8, 4.7, dpi=80)
+        H = params["W_hh_f"].shape[1]
+        self.rows = min(SHOW_UNITS, H)
+        self.fig = new_figure(9.8, 5.0, dpi=80)
         grid = self.fig.add_gridspec(3, 2, width_ratios=[1.25, 1], left=0.06, right=0.985, top=0.8,
                                      bottom=0.07, hspace=0.6, wspace=0.14)
-        inner = grid[:, 0].subgridspec(2, 1, hspace=0.3)
+        inner = grid[:, 0].subgridspec(2, 1, hspace=0.42)
         ax_h, ax_g = self.fig.add_subplot(inner[0]), self.fig.add_subplot(inner[1])
-        blank = np.full((SHOW_UNITS, COLS), np.nan)
-        self.images, self.dims, self.marks = [], [], []
+        self.axes = (ax_h, ax_g)
+        self.images, self.dims, self.marks, self.token_rows = [], [], [], []
         for ax, label in ((ax_h, "h_t: forward state, reads left → right"),
                           (ax_g, "g_t: backward state, reads right → left")):
-            im = ax.imshow(blank, cmap=colormaps["RdBu_r"].with_extremes(bad="#f3f4f6"), vmin=-1, vmax=1, aspect="auto", interpolation="nearest",
-                           extent=(-0.5, COLS - 0.5, SHOW_UNITS - 0.5, -0.5))
-            ax.set(xticks=[], yticks=[0, SHOW_UNITS - 1], xlim=(-0.5, COLS - 0.5))
-            ax.set_ylabel(f"unit (first {SHOW_UNITS})", fontsize=9)
+            im = ax.imshow(np.zeros((self.rows, COLS)), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto",
+                           interpolation="nearest", extent=(-0.5, COLS - 0.5, self.rows - 0.5, -0.5))
+            ax.set(xticks=[], yticks=[0, self.rows - 1], xlim=(-0.5, COLS - 0.5))
+            ax.set_ylabel(f"unit (first {self.rows} of {H})" if self.rows < H else "unit", fontsize=9)
             ax.set_title(label, fontsize=10, loc="left")
-            dim = Rectangle((0, -0.5), 0, SHOW_UNITS, facecolor="white", alpha=0.8, edgecolor="none")
-            mark = Rectangle((0, -0.5), 1, SHOW_UNITS, fill=False, edgecolor="#111827", lw=2.2)
+            dim = Rectangle((0, -0.5), 0, self.rows, facecolor="white", alpha=0.8, edgecolor="none")
+            mark = Rectangle((0, -0.5), 1, self.rows, fill=False, edgecolor="#111827", lw=2.2)
             ax.add_patch(dim)
             ax.add_patch(mark)
             self.images.append(im)
             self.dims.append(dim)
             self.marks.append(mark)
-        # one row of tokens between the two heatmaps labels the columns of both (drawn with PIL:
-        # fifteen matplotlib texts would cost more than everything else in an update)
-        box = ax_h.get_window_extent()
-        self.token_row = TextRow(self.fig, int(box.x0), int(box.y0) - 20, int(box.width), 18)
+            # the tokens under each heatmap label its columns (drawn with PIL: fifteen matplotlib
+            # texts per row would cost more than everything else in an update)
+            box = ax.get_window_extent()
+            self.token_rows.append(TextRow(self.fig, int(box.x0), int(box.y0) - 20,
+                                           int(box.width), 18))
         self.bars = {}
         letters = np.arange(26)
         for row, head in enumerate(("h", "g", "hg")):
@@ -111,7 +113,7 @@ class BidirWidget(LiveFigure):
         self.fig.text(0.5, 0.915, "Framed: the states the guess reads, h at the letter before the blank and g at the "
                       "letter after it.\nFaded: steps those states have not read.   Orange bar: the hidden letter.",
                       ha="center", va="top", fontsize=9, color="#374151", linespacing=1.4)
-        self.animate(*self.images, *self.dims, *self.marks, self.token_row.image, self.title.image,
+        self.animate(*self.images, *self.dims, *self.marks, *(row.image for row in self.token_rows), self.title.image,
                      *self.bars.values())
         self.controls = {
             "name": widgets.Text(value=name, description="surname", placeholder="e.g. johnson",
@@ -136,18 +138,19 @@ class BidirWidget(LiveFigure):
         r = compute(self.params, name, k)
         tokens = ["<s>"] + list(cloze.blanked(name, k)) + ["</s>"]
         T = len(tokens)
-        for im, states in zip(self.images, (r["h"], r["g"])):
-            data = np.full((SHOW_UNITS, COLS), np.nan)
-            data[:, :T] = states[:, :SHOW_UNITS].T
-            im.set_data(data)
+        for ax, im, states in zip(self.axes, self.images, (r["h"], r["g"])):
+            im.set_data(states[:, :self.rows].T)                  # (units, T): the columns fill the axes
+            im.set_extent((-0.5, T - 0.5, self.rows - 0.5, -0.5))
+            ax.set_xlim(-0.5, T - 0.5)
         # h_(k-1) has read tokens 0..k-1: fade from column k on; g_(k+1) has read k+1..T-1: fade up to k
-        self.dims[0].set_bounds(k - 0.5, -0.5, T - k, SHOW_UNITS)
-        self.dims[1].set_bounds(-0.5, -0.5, k + 1, SHOW_UNITS)
+        self.dims[0].set_bounds(k - 0.5, -0.5, T - k, self.rows)
+        self.dims[1].set_bounds(-0.5, -0.5, k + 1, self.rows)
         self.marks[0].set_x(k - 1.5)
         self.marks[1].set_x(k + 0.5)
-        col = self.token_row.w / COLS
-        self.token_row.draw([((c + 0.5) * col, tok, 10 if len(tok) > 1 else 15, ORANGE if c == k else INK)
-                             for c, tok in enumerate(tokens)])
+        for row in self.token_rows:
+            col = row.w / T
+            row.draw([((c + 0.5) * col, tok, 10 if len(tok) > 1 else 15, ORANGE if c == k else INK)
+                      for c, tok in enumerate(tokens)])
         colours = np.where(np.arange(26) == r["answer"], "#ea580c", "#6b7280")
         for head, lines in self.bars.items():
             p = r["probs"][head]

@@ -198,10 +198,21 @@ def cloze_features(h: np.ndarray, g: np.ndarray) -> np.ndarray:
     return np.concatenate([h[:, :-2], g[:, 2:]], axis=-1)
 
 
+def compare_in_steps(student, reference, cases, name: str, first_hint: str, later_hint: str) -> Verdict:
+    """checks.compare with a hint in two steps: a nudge if case 1 fails, the fuller hint only after it passes."""
+    first = compare(student, reference, cases[:1], name=name, hint=first_hint)
+    if not first:
+        return first
+    return compare(student, reference, cases, name=name, hint=later_hint)
+
+
 def check_cloze_features(student) -> Verdict:
     """Exercise (08): the features that guess letter k from both sides without reading it."""
     rng = np.random.default_rng(8)
     cases = [(rng.normal(size=(B, T, H)), rng.normal(size=(B, T, H))) for B, T, H in ((1, 5, 2), (3, 9, 4), (2, 3, 3))]
-    return compare(student, cloze_features, cases, name="cloze_features",
-                   hint="for letter k (token position k, with <s> at position 0) use h at position k-1 and g "
-                        "at k+1: h[:, :-2] and g[:, 2:], joined on the last axis with np.concatenate.")
+    return compare_in_steps(
+        student, cloze_features, cases, name="cloze_features",
+        first_hint="<s> is at position 0, so letter k is at position k, and h_{k-1} is h[:, k - 1] (for "
+                   "letter 1, h[:, 0]); g_{k+1} is g[:, k + 1]. The result has one row per letter, L in all.",
+        later_hint="all letters at once with slices: h[:, :-2] holds h_0 .. h_{L-1} and g[:, 2:] holds "
+                   "g_2 .. g_{L+1}; join them on the last axis with np.concatenate.")

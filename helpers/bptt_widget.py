@@ -69,7 +69,7 @@ class GradientFlowWidget(LiveFigure):
         self.eig = ax_e.scatter(np.zeros(H), np.zeros(H), s=12, color="#1e3a8a", zorder=3)
         ax_e.set(xlim=(-2.6, 2.6), ylim=(-2.6, 2.6), aspect="equal", title="eigenvalues λ of W_hh",
                  xlabel="real", ylabel="imaginary")
-        ax_e.legend(loc="lower left", fontsize=7, frameon=False)
+        ax_e.legend(loc="lower left", fontsize=8.5, frameon=False)
         self._circle = circle
         k = np.arange(T_MAX + 1)
         (self.ref,) = ax.plot(k, np.ones_like(k, dtype=float), ":", color="#6b7280", lw=1.5,
@@ -79,12 +79,17 @@ class GradientFlowWidget(LiveFigure):
         (self.grad,) = ax.plot(k, np.ones_like(k, dtype=float), "-", color="#1e3a8a", lw=2,
                                label="‖dL/dh_(T−k)‖ / ‖dL/dh_T‖")
         ax.axhline(1, color="k", lw=0.6)
-        ax.set(yscale="log", ylim=(FLOOR, CEIL), xlim=(0, T_MAX), xlabel="k: steps back from the last step T",
+        ax.set(yscale="log", ylim=(FLOOR, CEIL), xlim=(0, T),
                title="how much of the gradient reaches k steps back", yticks=10.0 ** np.arange(-16, 17, 4))
+        ax.text(0.5, -0.1, "k: steps back from the last step T", transform=ax.transAxes, ha="center", va="top")
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize=8, frameon=False)
-        self.setting = ax.text(0.98, 0.96, "", transform=ax.transAxes, ha="right", va="top", fontsize=9,
-                               bbox=dict(boxstyle="round", fc="white", ec="#d1d5db"))
+        box = dict(boxstyle="round", fc="white", ec="#d1d5db")
+        self.f_and_T = ax.text(0.98, 0.96, "", transform=ax.transAxes, ha="right", va="top", fontsize=9, bbox=box)
+        self.setting = ax.text(0.98, 0.83, "", transform=ax.transAxes, ha="right", va="top", fontsize=9, bbox=box)
+        # what changes with f or T only (the k axis runs 0..T) is a cached layer; the rest is redrawn
+        self.ax, self._f_T = ax, None
+        self.add_layer(ax.xaxis, self.f_and_T)
         self.animate(self.ring, self.eig, self.ref, self.jac, self.grad, self.setting)
         self.readout = widgets.HTML()
         self.controls = {
@@ -110,13 +115,18 @@ class GradientFlowWidget(LiveFigure):
             raise InputError(f"choose f from {', '.join(NONLINEARITIES)}")
         T, radius = int(c["T"].value), float(c["radius"].value)
         r = compute(radius, c["nonlinearity"].value, T, self.H)
+        if (c["nonlinearity"].value, T) != self._f_T:  # the k axis follows T
+            self._f_T = (c["nonlinearity"].value, T)
+            self.ax.set_xlim(0, T)
+            self.f_and_T.set_text(f"f = {c['nonlinearity'].value},  T = {T}")
+            self.refresh_layer()
         clip = lambda v: np.clip(np.nan_to_num(v, nan=CEIL, posinf=CEIL), FLOOR, CEIL)  # noqa: E731
         self.grad.set_data(r["k"], clip(r["grad_norm"]))
         self.jac.set_data(r["k"], clip(r["jac_norm"]))
         self.ref.set_data(r["k"], clip(r["radius_k"]))
         self.eig.set_offsets(np.c_[r["eig"].real, r["eig"].imag])
         self.ring.set_data(radius * self._circle.real, radius * self._circle.imag)
-        self.setting.set_text(f"f = {c['nonlinearity'].value},  radius = {radius:.2f},  T = {T}")
+        self.setting.set_text(f"radius = {radius:.2f},  average slope f′ = {r['mean_slope']:.2f}")
         end = r["grad_norm"][-1]
         where = "below the chart" if end < FLOOR else "above the chart" if end > CEIL else ""
         self.readout.value = (

@@ -204,13 +204,25 @@ def nats_per_char(model, names: list[str]) -> float:
 
 def train(names: list[str], H: int = 64, steps: int = 600, batch_size: int = 128, lr: float = 0.01,
           seed: int = 0, val_names=None, every: int = 100, live: bool = True):
-    """Train a CharGRU with Adam on random batches of names: (model, history)."""
+    """Train a CharGRU with Adam on random batches of names: (model, history).
+
+    history["steps_per_s"] is the measured training speed, validation and drawing included.
+    """
+    import time
+
     from .training import fit_torch
 
     model = make_torch(H, seed)
     validate = (lambda m: nats_per_char(m, val_names)) if val_names else None
-    history = fit_torch(model, batches(names, batch_size, seed), steps, lr=lr, every=every,
-                        live=live, desc=f"GRU H={H}", validate=validate, clip=1.0)
+    batch_loss, calls = batches(names, batch_size, seed), []
+
+    def timed(m, step):
+        calls.append(time.perf_counter())                 # when each step starts
+        return batch_loss(m, step)
+
+    history = fit_torch(model, timed, steps, lr=lr, every=every, live=live, desc=f"GRU H={H}",
+                        validate=validate, clip=1.0)
+    history["steps_per_s"] = (len(calls) - 1) / (calls[-1] - calls[0]) if len(calls) > 1 else float("nan")
     return model, history
 
 
@@ -398,8 +410,11 @@ def check_next_char_probs(student) -> Verdict:
              (rng.normal(size=(3, 7)), 2.0, None),
              (rng.normal(size=(3, 7)), 1.0, 3),
              (np.array([30.0, 29.0, 10.0]), 0.01, None),
-             (rng.normal(size=(2, 27)), 0.7, 5)]
+             (rng.normal(size=(2, 27)), 0.7, 5),
+             (np.array([[0.5, 3.0, -1.0], [2.0, 1.0, 0.0]]), 0.0, None)]
     return compare(student, next_char_probs, cases, name="next_char_probs",
                    hint="divide the scores by the temperature, keep only the top_k highest "
                         "(set the others to -inf) when top_k is not None, then softmax over the "
-                        "last axis, subtracting the max first (case 5 has scores / 0.01 = 3000).")
+                        "last axis, subtracting the max first (case 5 has scores / 0.01 = 3000). "
+                        "Temperature 0 (case 7) cannot be divided by: return the limit, probability 1 "
+                        "on the highest score and 0 elsewhere (np.eye(o.shape[-1])[np.argmax(o, axis=-1)]).")

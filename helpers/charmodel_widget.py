@@ -16,6 +16,14 @@ SHORT = {"position in name": "position", "vowel just read": "vowel", "letters le
          "name ends next": "ends next"}
 
 
+def unit_label(row: dict, width: int = 26) -> str:
+    """'unit 18: position,\nletters left, ends next': a by_unit row as a label, wrapped between properties."""
+    import textwrap
+
+    names = [SHORT.get(p, p).replace(" ", "\u00a0") for p in row["properties"]]   # no break inside a name
+    return textwrap.fill(f"unit {row['unit']}: " + ", ".join(names), width).replace("\u00a0", " ")
+
+
 def clean_prefix(text: str) -> str:
     """Lower-cased prefix, or InputError with a message for empty, too long or non a-z input."""
     prefix = text.strip().lower()
@@ -55,8 +63,8 @@ class CharModelWidget(LiveFigure):
         self.units = cm.by_unit(units or [])             # one row per unit, with all it tracks
         self._syncing, self._last_prefix, self._want_sample = False, None, False
         self.fig = new_figure(10.0, 5.0, dpi=80)
-        grid = self.fig.add_gridspec(2, 2, width_ratios=[2.1, 1], height_ratios=[1, 5.5],
-                                     left=0.25, right=0.97, top=0.9, bottom=0.11, wspace=0.22, hspace=0.08)
+        grid = self.fig.add_gridspec(2, 2, width_ratios=[2.1, 1], height_ratios=[1.6, 5],
+                                     left=0.25, right=0.97, top=0.92, bottom=0.1, wspace=0.2, hspace=0.08)
         ax_u, ax_h, ax_p = self.fig.add_subplot(grid[0, 0]), self.fig.add_subplot(grid[1, 0]), \
             self.fig.add_subplot(grid[:, 1])
         kw = dict(cmap="RdBu_r", vmin=-1, vmax=1)              # a mesh redraws far faster than imshow
@@ -67,9 +75,8 @@ class CharModelWidget(LiveFigure):
         n_u = max(len(self.units), 1)
         self.img_u = ax_u.pcolormesh(cols, np.arange(n_u + 1) - 0.5, np.ma.masked_all((n_u, COLS)), **kw)
         ax_u.set(xticks=[], yticks=np.arange(len(self.units)), ylim=(n_u - 0.5, -0.5),
-                 yticklabels=[f"unit {u['unit']}: " + ", ".join(SHORT.get(p, p) for p in u["properties"])
-                              for u in self.units])
-        ax_u.tick_params(axis="y", labelsize=7)
+                 yticklabels=[unit_label(u) for u in self.units])
+        ax_u.tick_params(axis="y", labelsize=9)
         ax_u.set_title("state h_t after each symbol (blue −1, red +1); frame: scrubbed step",
                        fontsize=9, loc="left")
         self.col_labels = [ax_h.text(j, H - 0.5 + 0.03 * H, "", ha="center", va="top", fontsize=10,
@@ -77,9 +84,9 @@ class CharModelWidget(LiveFigure):
         self.cursors = [ax.axvspan(-0.5, 0.5, fill=False, ec="#111827", lw=2) for ax in (ax_u, ax_h)]
         y = np.arange(len(SHOWN))
         self.bars = bars(ax_p, len(SHOWN), horizontal=True, width=6, colors=["#2563eb"] * 26 + ["#ea580c"])
-        ax_p.set(yticks=y, yticklabels=[c if c != EOS else "end" for c in SHOWN], xlim=(0, 1),
+        ax_p.set(yticks=y, yticklabels=SHOWN, xlim=(0, 1),         # the last one is </s>, as in the text
                  ylim=(len(SHOWN) - 0.5, -0.5), xlabel="probability")
-        ax_p.tick_params(axis="y", labelsize=7)
+        ax_p.tick_params(axis="y", labelsize=8.5)
         ax_p.set_title("next symbol after the frame", fontsize=9)
         self.samples = widgets.HTML(value="")
         self.animate(self.img_u, self.img_h, *self.cursors, *self.col_labels, self.bars)

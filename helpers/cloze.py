@@ -23,6 +23,7 @@ from .live import figure_png, new_figure
 V = len(surnames.CHARS)          # 29 input ids: pad, <s>, </s>, a-z (one-hot inputs)
 LETTERS = surnames.ALPHABET      # the 26 possible answers; letter c has class INDEX[c] - 3
 HEADS = {"uni": ("h",), "bi": ("hg", "h", "g")}   # read-outs: from [h; g], from h, from g
+MODEL_NAMES = {"uni": "forward-only", "bi": "bidirectional"}
 HEAD_LABELS = {"hg": "both (h and g)", "h": "h only (left)", "g": "g only (right)"}
 
 
@@ -109,14 +110,21 @@ def train(kind: str, groups, steps: int = 250, batch: int = 128, H: int = 64, lr
         validate = lambda m: sum(float(torch_loss(m, x)) * len(x) for x in val.values()) / sum(
             len(x) for x in val.values())
     history = fit_torch(model, lambda m, step: torch_loss(m, draw(step)), steps, lr=lr, every=25,
-                        live=live, desc=f"{kind} GRU, H={H}", validate=validate)
+                        live=live, desc=_desc(kind, H), validate=validate)
     return model, history
+
+
+def _desc(kind: str, H: int) -> str:
+    """The name of a cloze model in its training summary (the bi model's loss sums its read-outs)."""
+    heads = len(HEADS[kind])
+    return f"cloze, {MODEL_NAMES[kind]} GRU, H={H}" + (f", loss summed over {heads} read-outs" if heads > 1 else "")
 
 
 def accuracy(model, groups) -> dict:
     """Share of letters guessed right, per read-out, over every letter of every name in groups.
 
-    Also 'by_position': for k = 1, 2, ... the accuracy at the k-th letter, and 'n' the count.
+    Also 'by_position': for k = 1, 2, ... the accuracy at the k-th letter; 'names_by_position':
+    how many names have a k-th letter; 'n': the number of letters.
     """
     import torch
 
@@ -132,6 +140,7 @@ def accuracy(model, groups) -> dict:
                 right.setdefault(head, np.zeros(len(count)))[1:L + 1] += hits
     out = {head: float(r.sum() / count.sum()) for head, r in right.items()}
     out["by_position"] = {head: r[1:] / count[1:] for head, r in right.items()}
+    out["names_by_position"] = count[1:].astype(int)
     out["n"] = int(count.sum())
     return out
 
@@ -226,21 +235,30 @@ def np_predict(params: dict, name: str) -> dict:
 
 # -- pictures ----------------------------------------------------------------------------
 def plot_by_position(results: dict, max_k: int = 10) -> bytes:
-    """PNG: accuracy at the k-th letter for each model and read-out, k = 1..max_k."""
-    fig = new_figure(6.4, 2.8)
-    ax = fig.add_subplot()
-    fig.subplots_adjust(left=0.11, right=0.98, top=0.88, bottom=0.17)
+    """PNG: accuracy at the k-th letter for each model and read-out, and the number of names, k = 1..max_k."""
+    fig = new_figure(6.4, 3.9)
+    ax, ax_n = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1], "hspace": 0.12})
+    fig.subplots_adjust(left=0.11, right=0.98, top=0.92, bottom=0.12)
     k = np.arange(1, max_k + 1)
     styles = {"uni h": ("forward-only model", "#2563eb", "o-"), "bi hg": ("bidirectional, both", "#16a34a", "s-"),
-              "bi g": ("bidirectional, g only", "#dc2626", "^--")}
+              "bi h": ("bidirectional, h only", "#7c3aed", "x:"), "bi g": ("bidirectional, g only", "#dc2626", "^--")}
+    shown = []
     for key, (label, colour, style) in styles.items():
         model, head = key.split()
         if model in results:
-            ax.plot(k, results[model]["by_position"][head][:max_k], style, color=colour, label=label, ms=4)
-    ax.set(xlabel="position k of the blank in the name", ylabel="accuracy", ylim=(0, 1), xticks=k,
-           title="Held-out accuracy by blank position")
+            acc = results[model]["by_position"][head][:max_k]
+            ax.plot(k, acc, style, color=colour, label=label, ms=4)
+            shown.append(acc)
+    lo, hi = float(np.min(shown)), float(np.max(shown))
+    pad = 0.06 * (hi - lo) + 0.01
+    ax.set(ylabel="accuracy", ylim=(max(0.0, lo - pad), hi + 3.5 * pad), title="Held-out accuracy by blank position")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper right", ncol=3)
+    ax.legend(fontsize=8, loc="upper left", ncol=2)
+    names = next(iter(results.values()))["names_by_position"][:max_k]
+    ax_n.bar(k, names, color="#9ca3af", width=0.6)
+    ax_n.set(xlabel="position k of the blank in the name", ylabel="names", xticks=k, ylim=(0, 1.15 * names.max()))
+    ax_n.tick_params(axis="y", labelsize=7)
+    ax_n.grid(alpha=0.3, axis="y")
     return figure_png(fig, dpi=90)
 
 
@@ -331,5 +349,5 @@ def train_next_char(kind: str, groups, steps: int = 150, batch: int = 64, H: int
     model = make_next_char(kind, H, seed)
     draw = sampler(groups, batch, seed)
     history = fit_torch(model, lambda m, step: next_char_loss(m, draw(step)), steps, lr=lr, every=25,
-                        live=live, desc=f"next-char {kind} GRU, H={H}")
+                        live=live, desc=f"next letter, {MODEL_NAMES[kind]} GRU, H={H}")
     return model, history

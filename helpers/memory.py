@@ -50,7 +50,7 @@ def resume_check(kind: str, p: dict, X: np.ndarray, k: int) -> dict:
 
 
 # -- a 2-unit RNN: h_t = tanh(W h_{t-1} + u x_t + b) ----------------------------------
-U_IN = np.array([1.0, 0.0])  # the input pushes unit 1 only
+U_IN = np.array([1.0, 0.0])  # the input pushes unit 0 only
 
 
 def rotation_scale(angle_deg: float, scale: float) -> np.ndarray:
@@ -242,11 +242,21 @@ def numpy_cell(model):
 
 
 def plot_recall(ax, delays, acc: dict, max_train_delay: int, threshold: float = FAIL_THRESHOLD) -> None:
-    """Accuracy against delay, one line per cell; chance, the failure line and the trained range marked."""
-    styles = {"rnn": ("o-", 3.5, 1.5), "gru": ("s-", 6, 4), "lstm": ("^-", 3.5, 1.2)}  # GRU drawn wide, under
+    """Accuracy against delay, one line per cell; chance, the failure line and the trained range marked.
+
+    Lines that coincide stay visible: their markers alternate along the line, and a note says so.
+    """
+    styles = {"rnn": dict(marker="o", ls="-", ms=3.5, lw=1.5),
+              "gru": dict(marker="s", ls="-", ms=5, lw=2.5, markevery=(0, 2)),
+              "lstm": dict(marker="^", ls="--", ms=5, lw=1.5, markevery=(1, 2))}
     for kind, a in acc.items():
-        marker, ms, lw = styles.get(kind, ("o-", 3.5, 1.5))
-        ax.plot(delays, a, marker, ms=ms, lw=lw, color=COLOURS[kind], label=NAMES[kind], alpha=0.9)
+        ax.plot(delays, a, color=COLOURS[kind], label=NAMES[kind], alpha=0.9,
+                **styles.get(kind, dict(marker="o", ls="-", ms=3.5, lw=1.5)))
+    if "gru" in acc and "lstm" in acc and np.max(np.abs(np.asarray(acc["gru"]) - acc["lstm"])) < 0.02:
+        low = min(np.min(acc["gru"]), np.min(acc["lstm"]))
+        ax.annotate(f"GRU and LSTM lie on top of each other\n(both at least {low:.2f} at every delay)",
+                    xy=(0.3 * max(delays), 1.0), xytext=(0.3 * max(delays), 0.8), fontsize=8, ha="center",
+                    color="#1f2937", arrowprops=dict(arrowstyle="->", color="#6b7280", lw=0.8))
     ax.axhline(1 / K_RECALL, color="#6b7280", ls=":", lw=1, label="chance")
     ax.axhline(threshold, color="#b45309", ls="--", lw=1, label="'fails' below this")
     ax.axvspan(max_train_delay + 0.5, max(delays) + 0.5, color="#f3f4f6", zorder=0)
@@ -255,6 +265,16 @@ def plot_recall(ax, delays, acc: dict, max_train_delay: int, threshold: float = 
            ylim=(0, 1.05), xlim=(0.5, max(delays) + 0.5))
     ax.legend(fontsize=8, loc="lower left", ncol=3)
     ax.grid(alpha=0.3)
+
+
+def answer_groups(confusion: np.ndarray) -> dict[str, str]:
+    """Which first letters get which answer most often, e.g. {'d': 'abd', 'c': 'c'}, from a (4, 4) confusion."""
+    if confusion.shape != (K_RECALL, K_RECALL):
+        raise ValueError(f"confusion must have shape ({K_RECALL}, {K_RECALL}), got {confusion.shape}")
+    groups: dict[str, str] = {}
+    for true, answer in enumerate(confusion.argmax(1)):
+        groups[LETTERS[answer]] = groups.get(LETTERS[answer], "") + LETTERS[true]
+    return groups
 
 
 # -- influence of x_1 on the state ------------------------------------------------------
@@ -270,11 +290,19 @@ def influence_of_first(kind: str, p: dict, T: int = 30, n: int = 200, seed: int 
 
 
 def plot_influence(ax, curves: dict) -> None:
-    """Influence of x_1 against t (log scale): {(kind, 'trained' or 'untrained'): (T,) curve}."""
+    """Influence of x_1 against t (log scale): {(kind, 'trained' or 'untrained'): (T,) curve}.
+
+    Untrained: dotted. Trained: solid with markers at staggered steps, so close lines stay visible.
+    """
+    markers = {"rnn": ("o", 0), "gru": ("s", 1), "lstm": ("^", 2)}
     for (kind, state), c in curves.items():
-        trained = state == "trained"
-        ax.semilogy(np.arange(1, len(c) + 1), np.maximum(c, 1e-12), "-" if trained else ":",
-                    lw=2 if trained else 1.5, color=COLOURS[kind], label=f"{NAMES[kind]}, {state}")
+        t = np.arange(1, len(c) + 1)
+        if state == "trained":
+            marker, offset = markers.get(kind, ("o", 0))
+            style = dict(ls="-", lw=1.5, marker=marker, ms=5, markevery=(offset, 3))
+        else:
+            style = dict(ls=":", lw=1.5)
+        ax.semilogy(t, np.maximum(c, 1e-12), color=COLOURS[kind], label=f"{NAMES[kind]}, {state}", **style)
     ax.set(xlabel="step t", ylabel="||h_t - h'_t||  (x_1 changed)", ylim=(1e-8, 10))
     ax.legend(fontsize=8, ncol=2, loc="lower left")
     ax.grid(alpha=0.3)

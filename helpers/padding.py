@@ -14,7 +14,7 @@ import numpy as np
 
 from . import bidirectional as bd
 from . import surnames
-from .checks import Verdict, compare
+from .checks import Verdict
 
 PAD = surnames.INDEX[surnames.PAD]   # 0
 
@@ -347,15 +347,19 @@ def _cases_with_lengths(seed: int, shapes):
 
 def check_last_states(student) -> Verdict:
     """Exercise (09): pick each row's final state from a padded output."""
-    cases = _cases_with_lengths(9, [(3, 5, 2), (4, 7, 3), (1, 1, 2), (5, 6, 4)])
-    return compare(student, last_states, cases, name="last_states",
-                   hint="row b ends at step lengths[b] - 1, not at step T - 1: index with two arrays, "
-                        "out[np.arange(B), lengths - 1].")
+    cases = _cases_with_lengths(9, [(4, 7, 3), (3, 5, 2), (1, 1, 2), (5, 6, 4)])
+    return bd.compare_in_steps(
+        student, last_states, cases, name="last_states",
+        first_hint="row b's last real step is lengths[b] - 1, not T - 1: the steps after it are PAD.",
+        later_hint="pick one step per row with two index arrays of length B: out[np.arange(B), lengths - 1].")
 
 
 def check_masked_mean(student) -> Verdict:
     """Exercise (09): a mean loss that ignores padding."""
     cases = _cases_with_lengths(10, [(3, 5, 0), (4, 7, 0), (1, 1, 0), (5, 6, 0)])
-    return compare(student, masked_mean, cases, name="masked_mean",
-                   hint="build mask = np.arange(T)[None, :] < lengths[:, None], then divide "
-                        "(losses * mask).sum() by mask.sum() (the number of real steps), not by B * T.")
+    return bd.compare_in_steps(
+        student, masked_mean, cases, name="masked_mean",
+        first_hint="step t of row b is real when t < lengths[b]; add up the losses of the real steps only, and "
+                   "divide by how many real steps there are, not by B * T.",
+        later_hint="build mask = np.arange(T)[None, :] < lengths[:, None] (shape (B, T)), then "
+                   "(losses * mask).sum() / mask.sum().")

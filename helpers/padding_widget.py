@@ -17,7 +17,8 @@ from . import padding
 from .live import InputError, LiveFigure, encode_png, new_figure
 
 MAX_B, MAX_T = 8, 13                      # up to 8 names of up to 13 letters (the longest surnames)
-WIDTH, HEIGHT = 900, 340                  # pixels
+WIDTH, ROW_H, LINE_H = 900, 26, 20        # pixels: the picture's width, a cell's height, a header line
+HEIGHT = 12 + 4 * LINE_H + 44 + MAX_B * ROW_H + 24 + 36   # the tallest picture: 8 rows, 4 header lines
 COLOURS = [(166, 206, 227), (178, 223, 138), (253, 191, 111), (202, 178, 214),
            (251, 154, 153), (255, 237, 130), (176, 176, 240), (230, 204, 166)]
 INK, GREY_INK, SOFT_INK = (17, 24, 39), (107, 114, 128), (55, 65, 81)
@@ -62,7 +63,7 @@ def _font(size: int, mono: bool = False):
     return ImageFont.truetype(font_manager.findfont("DejaVu Sans Mono" if mono else "DejaVu Sans"), size)
 
 
-def _grid(d, x0, y0, w, h, fills, texts, inks, labels, title, footer=(), boxes=(), size=14):
+def _grid(d, x0, y0, w, fills, texts, inks, labels, title, footer=(), boxes=(), size=14):
     """One panel: a title, step numbers, row labels, B x T cells with texts, optional footer and boxes.
 
     Returns the y (pixels) just below the panel's last row.
@@ -72,8 +73,7 @@ def _grid(d, x0, y0, w, h, fills, texts, inks, labels, title, footer=(), boxes=(
     for i, line in enumerate(title.split("\n")):
         d.text((x0 + w / 2, y0 + 8 + 16 * i), line, font=_font(13), anchor="mm", fill=INK)
     top = y0 + 44
-    cw = min(30, (w - label_w) / T)
-    ch = min(30, (h - 44 - 30) / B)
+    cw, ch = min(30, (w - label_w) / T), ROW_H
     gx = x0 + label_w
     cell = lambda b, t: (gx + t * cw, top + b * ch, gx + (t + 1) * cw, top + (b + 1) * ch)
     for t in range(T):
@@ -96,38 +96,50 @@ def _grid(d, x0, y0, w, h, fills, texts, inks, labels, title, footer=(), boxes=(
     return top + B * ch + (24 if footer else 0)          # the y just below the panel's last row
 
 
+def header(r: dict, bidirectional: bool) -> list[tuple[str, int, tuple]]:
+    """The lines above the panels: (text, font size, colour); the legend takes two lines when bidirectional."""
+    mask = r["mask"]
+    B, T = mask.shape
+    lines = [(f"B = {B} names, T = {T} letters: the padded tensor has {int(mask.sum())} real steps and "
+              f"{int((~mask).sum())} PAD", 15, INK),
+             (f"Lengths here count letters only. The code adds <s> and </s>: 2 more steps per row, "
+              f"T = {T + 2} there.", 12, SOFT_INK),
+             ("blue box: each row's last real step, where the forward h_n comes from"
+              + (" and where the backward pass must start;" if bidirectional else ""), 12, SOFT_INK)]
+    if bidirectional:
+        lines.append(("red box: the backward direction's h_n, at step 0 (where it ends)", 12, RED))
+    return lines
+
+
 def draw(r: dict, bidirectional: bool) -> np.ndarray:
-    """The whole picture for one batch as an RGBA array (HEIGHT, WIDTH, 4)."""
+    """The whole picture for one batch as an RGBA array (height, WIDTH, 4); the height fits the rows."""
     img = Image.new("RGBA", (WIDTH, HEIGHT), WHITE)
     d = ImageDraw.Draw(img)
     mask, rows = r["mask"], r["sorted_rows"]              # packed row i is batch row rows[i]
     B, T = mask.shape
-    d.text((WIDTH / 2, 12), f"B = {B} names, T = {T} steps: the padded tensor has {int(mask.sum())} real "
-                            f"steps and {int((~mask).sum())} PAD", font=_font(15), anchor="mm", fill=INK)
-    legend = "blue box: each row's last real step, where the forward h_n comes from"
-    if bidirectional:
-        legend += " and where the backward pass must start;  red box: backward h_n (at step 0)"
-    d.text((WIDTH / 2, 34), legend, font=_font(12), anchor="mm", fill=SOFT_INK)
-    w, y0, h = (WIDTH - 20) / 3, 52, HEIGHT - 52 - 30
+    lines = header(r, bidirectional)
+    for i, (text, size, colour) in enumerate(lines):
+        d.text((WIDTH / 2, 12 + LINE_H * i + (2 if i else 0)), text, font=_font(size), anchor="mm", fill=colour)
+    w, y0 = (WIDTH - 20) / 3, 12 + LINE_H * len(lines)
     ink = [[INK] * T for _ in range(B)]
     boxes = [(b, L - 1, BLUE) for b, L in enumerate(r["lengths"])] + ([(b, 0, RED) for b in range(B)]
                                                                       if bidirectional else [])
-    _grid(d, 5, y0, w, h, [[COLOURS[b] if mask[b, t] else PAD_GREY for t in range(T)] for b in range(B)],
+    _grid(d, 5, y0, w, [[COLOURS[b] if mask[b, t] else PAD_GREY for t in range(T)] for b in range(B)],
           r["letters"], ink, [f"row {b}" for b in range(B)], "padded tensor (B, T)\none row per name; grey = PAD",
           boxes=boxes)
-    _grid(d, 10 + w, y0, w, h, [[MASK_ON if m else MASK_OFF for m in row] for row in mask],
+    _grid(d, 10 + w, y0, w, [[MASK_ON if m else MASK_OFF for m in row] for row in mask],
           [["1" if m else "0" for m in row] for row in mask],
           [[WHITE if m else GREY_INK for m in row] for row in mask],
           [f"row {b}" for b in range(B)], "mask (B, T)\n1 = real step, 0 = PAD")
-    bottom = _grid(d, 15 + 2 * w, y0, w, h, [[COLOURS[b] if mask[b, t] else WHITE for t in range(T)] for b in rows],
-          [[str(i) if i >= 0 else "" for i in r["index"][b]] for b in rows], ink, [f"row {b}" for b in rows],
-          "packed: longest rows first; number =\nposition in packed.data (column by column)",
-          footer=[str(n) for n in r["batch_sizes"]], size=11)
+    bottom = _grid(d, 15 + 2 * w, y0, w, [[COLOURS[b] if mask[b, t] else WHITE for t in range(T)] for b in rows],
+                   [[str(i) if i >= 0 else "" for i in r["index"][b]] for b in rows], ink,
+                   [f"row {b}" for b in rows], "packed: longest rows first; number =\nposition in packed.data "
+                   "(column by column)", footer=[str(n) for n in r["batch_sizes"]], size=11)
     groups = np.split(np.array([r["letters"][b, t] for b, t in r["order"]]), np.cumsum(r["batch_sizes"])[:-1])
     line = "packed.data, step by step:  " + " | ".join("".join(g) for g in groups)
-    d.text((10, min(bottom + 22, HEIGHT - 14)), line if len(line) <= 110 else line[:109] + "…", font=_font(13, mono=True),
+    d.text((10, bottom + 20), line if len(line) <= 110 else line[:109] + "…", font=_font(13, mono=True),
            anchor="lm", fill=INK)
-    return np.asarray(img)
+    return np.asarray(img)[:int(bottom) + 36]
 
 
 class PaddingWidget(LiveFigure):

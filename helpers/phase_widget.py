@@ -47,9 +47,9 @@ class PhaseWidget(LiveFigure):
 
     def __init__(self, angle: float = 30.0, scale: float = 0.8, x: float = 0.0):
         super().__init__()
-        self.fig = new_figure(9.6, 4.6, dpi=80)
+        self.fig = new_figure(9.6, 5.0, dpi=80)
         ax, ax_s = self.fig.subplots(1, 2, width_ratios=[1.05, 1])
-        self.fig.subplots_adjust(left=0.07, right=0.98, top=0.8, bottom=0.12, wspace=0.28)
+        self.fig.subplots_adjust(left=0.07, right=0.98, top=0.82, bottom=0.2, wspace=0.28)
         self.fig.suptitle("h_t = tanh(W h_(t-1) + u x),  W = ρ × rotation(angle),  u = (1, 0)",
                           fontsize=10.5, y=0.985)
         X, Y, U, V = memory.flow(np.eye(2), np.zeros(2), GRID)
@@ -69,10 +69,11 @@ class PhaseWidget(LiveFigure):
                  ylabel="spread of the 8 states (log scale)")
         ax_s.set_title("how far apart the 8 paths still are", fontsize=10)
         ax_s.grid(alpha=0.3, which="major")
-        ax_s.plot([], [], "s", color="#6b7280", label="start h_0 (8 of them)")
-        ax_s.plot([], [], "o", color="k", ms=7, label="stable fixed point")
-        ax_s.plot([], [], "o", mfc="white", mec="k", ms=7, label="unstable fixed point")
-        ax_s.legend(loc="lower left", fontsize=8, framealpha=0.9, title="left panel", title_fontsize=8)
+        keys = [ax.plot([], [], "s", color="#6b7280")[0], ax.plot([], [], "o", color="k", ms=7)[0],
+                ax.plot([], [], "o", mfc="white", mec="k", ms=7)[0]]
+        ax.legend(keys, ["start h_0 (8 of them)", "stable fixed point", "unstable fixed point"],
+                  loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize=8, frameon=False,
+                  handletextpad=0.3, columnspacing=1.0)    # below the state plane, not over the paths
         self.title = self.fig.text(0.5, 0.9, "", ha="center", fontsize=10.5, color="#1e3a8a")
         self.animate(self.quiver, *self.lines, *self.dots, self.fixed, self.spread_line)
         self.cache_text(self.title)

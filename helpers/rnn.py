@@ -99,11 +99,11 @@ def backward(params: dict, cache: dict, targets: np.ndarray, mask: np.ndarray,
     for t in reversed(range(T)):
         h_prev = hs[:, t - 1] if t > 0 else h0
         dh = do[:, t] @ params["W_hy"] + dh_next      # (B, H) from o_t and from h_{t+1}
-        dz = dh * (1 - hs[:, t] ** 2)                 # through tanh
-        g["W_xh"] += dz.T @ X[:, t]
-        g["W_hh"] += dz.T @ h_prev
-        g["b_h"] += dz.sum(axis=0)
-        dh_next = dz @ params["W_hh"]                 # (B, H) on to step t-1
+        da = dh * (1 - hs[:, t] ** 2)                 # through tanh: dL/da_t, a_t the pre-activation
+        g["W_xh"] += da.T @ X[:, t]
+        g["W_hh"] += da.T @ h_prev
+        g["b_h"] += da.sum(axis=0)
+        dh_next = da @ params["W_hh"]                 # (B, H) on to step t-1
         if truncate and t % truncate == 0 and t > 0:  # truncated BPTT: stop at the chunk's start
             dh_next = np.zeros_like(dh_next)
     g["h0"] = dh_next
@@ -344,5 +344,5 @@ def check_step_back(student) -> Verdict:
     cases = [(rng.normal(size=(H, H)), np.tanh(rng.normal(size=(B, H))), rng.normal(size=(B, H)))
              for B, H in ((1, 3), (4, 5), (2, 8))]
     return compare(student, step_back, cases, name="step_back",
-                   hint="first through tanh: dz = dh_t * (1 - h_t**2); then through W_hh: "
-                        "z = h_prev @ W_hh.T + ..., so dL/dh_prev = dz @ W_hh.")
+                   hint="first through tanh: da = dh_t * (1 - h_t**2); then through W_hh: "
+                        "a = h_prev @ W_hh.T + ..., so dL/dh_prev = da @ W_hh.")

@@ -14,6 +14,7 @@ MAX_WORDS = 9                  # longest phrase the widget draws (the data's lon
 MAX_STEPS = MAX_WORDS + 1      # <bos> + the words
 DONE, NOW, LATER = "#1e3a8a", "#ea580c", "#cbd5e1"   # colours: computed, step t, not yet
 XLIM, YLIM = (-0.5, MAX_STEPS + 0.5), (-0.4, 2.65)   # x axis of the graph and the heatmap: slot i at x = i
+SMALL, MEDIUM, LARGE = 10, 11.5, 13                  # font sizes (points; the figure is drawn at 72 dpi)
 EXAMPLES = ["three thousand, three hundred and thirty-three", "three hundred and three", "three",
             "seven thousand and seven", "twenty-three", "nine thousand, nine hundred and ninety-nine",
             "one hundred and eleven", "four thousand"]
@@ -63,11 +64,11 @@ class UnrolledGraph:
 
         ax.set(xlim=XLIM, ylim=YLIM)
         ax.axis("off")
-        ax.text(0.5, 1.1, "W_hh", ha="center", va="bottom", fontsize=7, color="#374151")
-        ax.text(0, 1.22, "h_0", ha="center", va="bottom", fontsize=7, color="#374151")
+        ax.text(0.5, 1.1, "W_hh", ha="center", va="bottom", fontsize=SMALL, color="#374151")
+        ax.text(0, 1.22, "h_0", ha="center", va="bottom", fontsize=SMALL, color="#374151")
         s = np.arange(1, MAX_STEPS + 1)
-        self.x_text = [ax.text(i, 0, "", ha="center", va="center", fontsize=8.5) for i in s]
-        self.y_text = [ax.text(i, 2.05, "", ha="center", va="center", fontsize=8, linespacing=1.0) for i in s]
+        self.x_text = [ax.text(i, 0, "", ha="center", va="center", fontsize=MEDIUM) for i in s]
+        self.y_text = [ax.text(i, 2.1, "", ha="center", va="center", fontsize=MEDIUM, linespacing=1.0) for i in s]
         # arrows x_i -> h_i, h_i -> y_i, h_(i-1) -> h_i: shafts in one collection, heads as markers
         up = [((i, 0.22), (i, 0.8)) for i in s] + [((i, 1.2), (i, 1.78)) for i in s]
         side = [((i - 0.78, 1), (i - 0.22, 1)) for i in s]
@@ -117,19 +118,19 @@ def _draw_folded(ax) -> None:
     """The folded loop: x -> [h] (with its own arrow back) -> y, drawn once."""
     ax.set(xlim=(0, 1), ylim=YLIM)
     ax.axis("off")
-    ax.text(0.35, 2.5, "folded", ha="center", va="bottom", fontsize=9, weight="bold")
-    ax.text(0.35, 0, "x", ha="center", va="center", fontsize=10)
-    ax.scatter([0.35], [1], s=330, fc="#bfdbfe", ec="k", zorder=3)
-    ax.text(0.35, 1, "h", ha="center", va="center", fontsize=10, zorder=4)
-    ax.text(0.35, 2, "y", ha="center", va="center", fontsize=10)
+    ax.text(0.45, 2.5, "folded", ha="center", va="bottom", fontsize=MEDIUM, weight="bold")
+    ax.text(0.45, 0, "x", ha="center", va="center", fontsize=LARGE)
+    ax.scatter([0.45], [1], s=330, fc="#bfdbfe", ec="k", zorder=3)
+    ax.text(0.45, 1, "h", ha="center", va="center", fontsize=LARGE, zorder=4)
+    ax.text(0.45, 2, "y", ha="center", va="center", fontsize=LARGE)
     arrow = dict(arrowstyle="-|>", mutation_scale=10, lw=1.2, color="#374151")
-    ax.add_patch(FancyArrowPatch((0.35, 0.2), (0.35, 0.78), **arrow))
-    ax.add_patch(FancyArrowPatch((0.35, 1.22), (0.35, 1.8), **arrow))
-    ax.add_patch(FancyArrowPatch((0.45, 1.12), (0.45, 0.88), connectionstyle="arc3,rad=-2.5", **arrow))
-    ax.text(0.72, 1.3, "W_hh", ha="left", va="bottom", fontsize=7)
-    ax.text(0.3, 0.5, "W_xh", ha="right", va="center", fontsize=7)
-    ax.text(0.3, 1.5, "W_hy", ha="right", va="center", fontsize=7)
-    ax.text(1.1, 1, "=", ha="center", va="center", fontsize=16, clip_on=False)
+    ax.add_patch(FancyArrowPatch((0.45, 0.2), (0.45, 0.78), **arrow))
+    ax.add_patch(FancyArrowPatch((0.45, 1.22), (0.45, 1.8), **arrow))
+    ax.add_patch(FancyArrowPatch((0.55, 1.12), (0.55, 0.88), connectionstyle="arc3,rad=-2.5", **arrow))
+    ax.text(0.78, 1.3, "W_hh", ha="left", va="bottom", fontsize=SMALL)
+    ax.text(0.39, 0.5, "W_xh", ha="right", va="center", fontsize=SMALL)
+    ax.text(0.39, 1.5, "W_hy", ha="right", va="center", fontsize=SMALL)
+    ax.text(1.12, 1, "=", ha="center", va="center", fontsize=16, clip_on=False)
 
 
 class RNNWidget(LiveFigure):
@@ -141,19 +142,21 @@ class RNNWidget(LiveFigure):
         self.params, self.vocab = params, vocab
         self.onestep, self.splits = onestep_probs, splits or {}
         H = params["W_hh"].shape[0]
-        self.fig = new_figure(10.0, 7.0, dpi=72)
-        left, width = 0.13, 0.8
-        _draw_folded(self.fig.add_axes((0.0, 0.61, 0.09, 0.32)))
+        self.fig = new_figure(12.0, 8.4, dpi=72)
+        left, width = 0.12, 0.82
+        _draw_folded(self.fig.add_axes((0.01, 0.61, 0.095, 0.32)))
         self.graph = UnrolledGraph(self.fig.add_axes((left, 0.61, width, 0.32)))
-        self.heat, self.frame = self._heatmap(self.fig.add_axes((left, 0.37, width, 0.24)),
-                                              self.fig.add_axes((left + width + 0.01, 0.37, 0.012, 0.24)), H)
-        self.bars, self.marks = self._bars(self.fig.add_axes((left, 0.09, width, 0.19)))
-        self.title = self.fig.text(0.01, 0.99, "", fontsize=10, va="top", weight="bold")
+        self.heat, self.frame, self.heat_end = self._heatmap(self.fig.add_axes((left, 0.385, width, 0.205)),
+                                                             self.fig.add_axes((left + width + 0.01, 0.385,
+                                                                                0.012, 0.205)), H)
+        self.bars, self.marks = self._bars(self.fig.add_axes((left, 0.11, width, 0.18)))
+        self.title = self.fig.text(0.01, 0.99, "", fontsize=LARGE, va="top", weight="bold")
         self.readout = widgets.HTML()   # the step's equation and numbers (text is slow to draw)
         # three layers: the figure (drawn once), the phrase's words, then what changes with t
+        # (the heatmap's end is drawn over the heatmap, so it is in the last layer)
         self.phrase_artists = [*self.graph.phrase_artists, self.title]
         self.add_layer(*self.phrase_artists)
-        self.animate(*self.graph.step_artists, self.heat, self.frame, self.bars, self.marks)
+        self.animate(*self.graph.step_artists, self.heat, *self.heat_end, self.frame, self.bars, self.marks)
         self.controls = {
             "phrase": widgets.Combobox(value=phrase, options=EXAMPLES, description="phrase",
                                        placeholder="type words or a number, then Enter",
@@ -180,13 +183,25 @@ class RNNWidget(LiveFigure):
                          aspect="auto", interpolation="nearest",
                          extent=(-0.5, MAX_STEPS + 0.5, H - 0.5, -0.5))
         ax.set(xlim=XLIM, yticks=[0, H - 1])
-        ax.set_xticks(np.arange(MAX_STEPS + 1), ["h_0"] + [f"t={i}" for i in range(1, MAX_STEPS + 1)],
-                      fontsize=8)
-        ax.set_ylabel(f"h_t: {H} units,\none column per step", fontsize=8)
-        ax.tick_params(axis="y", labelsize=7)
-        self.fig.colorbar(heat, cax=cax).ax.tick_params(labelsize=7)
+        ax.set_xticks(np.arange(MAX_STEPS + 1), ["h_0"] + [f"t={i}" for i in range(1, MAX_STEPS + 1)])
+        ax.set_ylabel(f"h_t: {H} units,\none column per step", fontsize=SMALL)
+        ax.tick_params(labelsize=SMALL)
+        self.fig.colorbar(heat, cax=cax).ax.tick_params(labelsize=SMALL)
         frame = ax.add_patch(Rectangle((0.5, -0.5), 1, H, fill=False, ec=NOW, lw=2.5))
-        return heat, frame
+        # the heatmap ends after h_T: a white cover hides later slots (and their tick labels), a line closes it
+        xy = ax.get_xaxis_transform()                 # x in steps, y in axes fractions
+        cover = ax.add_patch(Rectangle((MAX_STEPS + 0.5, -0.25), 0, 1.3, transform=xy, clip_on=False,
+                                       fc="white", lw=0, zorder=5))
+        (end,) = ax.plot([MAX_STEPS + 0.5] * 2, [0, 1], transform=xy, clip_on=False, color="k", lw=0.8,
+                         zorder=6)
+        return heat, frame, (cover, end)
+
+    def _end_heatmap(self, T: int) -> None:
+        """Show the columns h_0 .. h_T only."""
+        cover, end = self.heat_end
+        cover.set_x(T + 0.5)
+        cover.set_width(MAX_STEPS - T + 0.08)         # up to just past the axes' right edge
+        end.set_xdata([T + 0.5] * 2)
 
     def _bars(self, ax):
         """y_t over every word but <bos> (never predicted), with the one-step model's guess as marks."""
@@ -198,15 +213,16 @@ class RNNWidget(LiveFigure):
         bars = ax.add_collection(PolyCollection(_bar_verts(np.zeros(len(words))), facecolors="#60a5fa"))
         (marks,) = ax.plot(pos, np.full(len(words), np.nan), "_", color="k", ms=11, mew=2)
         ax.set(xlim=(-0.6, len(words) - 0.4), ylim=(0, 1.08), ylabel="probability")
-        ax.set_xticks(pos, words, rotation=60, ha="right", rotation_mode="anchor", fontsize=8)
+        ax.set_xticks(pos, words, rotation=60, ha="right", rotation_mode="anchor", fontsize=SMALL)
+        ax.tick_params(axis="y", labelsize=SMALL)
         ax.grid(axis="y", alpha=0.3)
         handles = [Patch(color="#60a5fa", label="RNN: y_t"), Patch(color="#16a34a", label="the actual next word")]
         if self.onestep is not None:
             marks.set_label("one-step model (01), same current word")
             handles.append(marks)
-        ax.legend(handles=handles, loc="upper right", fontsize=8, ncol=3, frameon=False,
-                  bbox_to_anchor=(1, 1.22))
-        ax.set_title("y_t at the lit step t", fontsize=9, loc="left", pad=14)
+        ax.legend(handles=handles, loc="upper right", fontsize=SMALL, ncol=3, frameon=False,
+                  bbox_to_anchor=(1, 1.25))
+        ax.set_title("y_t at the lit step t", fontsize=MEDIUM, loc="left", pad=16)
         return bars, marks
 
     def _on_change(self, change=None) -> None:
@@ -275,6 +291,7 @@ class RNNWidget(LiveFigure):
         kind = {"train": "a training phrase", "held_out": "a held-out phrase, never trained on"}.get(
             self.splits.get(text), "not one of the data's phrases")
         self.title.set_text(f"'{text}'  ({kind}):  T = {T} steps")
+        self._end_heatmap(T)
         self.refresh_layer()
 
 
@@ -293,9 +310,9 @@ def unrolled_png(words: list[str], t: int, tops: list[str] | None = None) -> byt
     T = len(words) + 1
     if len(words) > MAX_WORDS or not 1 <= t <= T:
         raise ValueError(f"need at most {MAX_WORDS} words and 1 <= t <= {T}, got {len(words)} and {t}")
-    fig = new_figure(10.0, 2.3, dpi=72)
-    _draw_folded(fig.add_axes((0.0, 0.02, 0.09, 0.9)))
-    graph = UnrolledGraph(fig.add_axes((0.13, 0.02, 0.8, 0.9)))
+    fig = new_figure(12.0, 2.7, dpi=72)
+    _draw_folded(fig.add_axes((0.01, 0.02, 0.095, 0.9)))
+    graph = UnrolledGraph(fig.add_axes((0.12, 0.02, 0.82, 0.9)))
     graph.set_phrase([numbers.BOS] + words, tops or [f"y_{i}" for i in range(1, T + 1)], np.ones(T, bool))
     for text in graph.y_text:
         text.set_color("#374151")

@@ -113,7 +113,7 @@ def fit_numpy(loss_and_grads, params: dict, steps: int, lr: float = 1e-2, every:
     validate(params) -> held-out loss, drawn every `every` steps if given.
     """
     opt = Adam(params, lr)
-    curve = LossCurve() if live else None
+    curve = LossCurve(title=desc) if live else None
     _show(curve)
     history = {"step": [], "loss": [], "val": []}
     start = time.perf_counter()
@@ -147,7 +147,7 @@ def fit_torch(model, batch_loss, steps: int, lr: float = 1e-2, every: int = 20, 
     import torch
 
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    curve = LossCurve() if live else None
+    curve = LossCurve(title=desc) if live else None
     _show(curve)
     history = {"step": [], "loss": [], "val": []}
     start = time.perf_counter()

@@ -15,7 +15,16 @@ def number_phrases() -> str:
     return "\n".join([head] + body) + "\n"
 
 
-BUILDERS = {"number_phrases.tsv": number_phrases}
+def number_translation() -> str:
+    """data/number_translation.tsv: number, english, german, split (notebook 07)."""
+    from helpers import translation
+
+    rows = ["number\tenglish\tgerman\tsplit"]
+    rows += ["\t".join(map(str, r)) for r in translation.table()]
+    return "\n".join(rows) + "\n"
+
+
+BUILDERS = {"number_phrases.tsv": number_phrases, "number_translation.tsv": number_translation}
 
 
 def build(out_dir: Path = DATA) -> list[Path]:

@@ -170,9 +170,12 @@ def test_short_training_lowers_the_loss_and_accuracy_is_a_share():
     model, history = cloze.train("bi", groups, steps=40, batch=32, H=16, live=False)
     assert np.mean(history["loss"][-5:]) < np.mean(history["loss"][:5])
     acc = cloze.accuracy(model, cloze.by_length(s["test"][:300]))
-    assert set(acc) == {"hg", "h", "g", "by_position", "n"}
+    assert set(acc) == {"hg", "h", "g", "by_position", "names_by_position", "n"}
     assert all(0 <= acc[h] <= 1 for h in ("hg", "h", "g"))
-    assert acc["n"] == sum(len(n) for n in s["test"][:300])
+    assert acc["n"] == sum(len(n) for n in s["test"][:300]) == acc["names_by_position"].sum()
+    longest = max(len(n) for n in s["test"][:300])
+    assert acc["names_by_position"][0] == 300 and len(acc["names_by_position"]) == longest
+    assert acc["names_by_position"][1] == sum(len(n) >= 2 for n in s["test"][:300])
     assert isinstance(cloze.plot_by_position({"bi": acc}), bytes)
 
 
@@ -188,7 +191,11 @@ def test_forward_model_loses_nothing_when_generating_but_bidirectional_does():
 def test_exercise_check_passes_the_answer_and_hints_otherwise():
     assert cloze_ok(bd.check_cloze_features(bd.cloze_features))
     wrong = bd.check_cloze_features(lambda h, g: np.concatenate([h[:, 1:-1], g[:, 1:-1]], -1))
-    assert not wrong and "h[:, :-2]" in wrong.message
+    assert not wrong and "h[:, k - 1]" in wrong.message and "h[:, :-2]" not in wrong.message  # a nudge first
+    one_row = bd.check_cloze_features(lambda h, g: np.concatenate([h[:1, :-2], g[:1, 2:]], -1))
+    assert not one_row and "test case 2" in one_row.message and "h[:, :-2]" in one_row.message  # then the slices
+    stub = bd.check_cloze_features(lambda h, g: (_ for _ in ()).throw(NotImplementedError))
+    assert not stub and "NotImplementedError" in stub.message
     assert not bd.check_cloze_features(None)
 
 
@@ -225,6 +232,8 @@ def test_widget_updates_the_image_and_answers_bad_input(widget):
         assert words in widget.message.value
     widget.controls["name"].value = "li"                    # the slider shrinks to the name: no bad blank
     assert widget.controls["k"].max == 2 and widget.controls["k"].value <= 2 and widget.message.value == ""
+    for ax in widget.axes:                                  # the heatmaps' columns are <s> l i </s>, no more
+        assert ax.get_xlim() == (-0.5, 3.5) and ax.images[0].get_array().shape[1] == 4
     widget.controls["name"].value = "Smith "                # upper case and spaces are tidied
     assert widget.message.value == "" and widget.controls["k"].max == 5
     assert len(widget.latencies_ms) > n + 5

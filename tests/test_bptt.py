@@ -140,6 +140,11 @@ def test_gradient_flow_widget_updates_in_place():
     c["nonlinearity"].value = "identity"
     c["T"].value = c["T"].max                                 # a slider at its end: above the chart
     assert "above the chart" in w.readout.value and w.message.value == ""
+    assert w.ax.get_xlim() == (0, c["T"].max)                 # the k axis follows T
+    assert "average slope f′ = 1.00" in w.setting.get_text()  # identity: slope 1, shown in the picture
     c["radius"].value = c["radius"].min
     assert "below the chart" in w.readout.value
-    assert len(w.latencies_ms) == 5
+    image = w.image.value
+    c["T"].value = 30
+    assert w.ax.get_xlim() == (0, 30) and w.image.value != image
+    assert len(w.latencies_ms) == 6

@@ -5,7 +5,7 @@ import torch
 
 from helpers import charmodel as cm
 from helpers import decoding, gradcheck, surnames
-from helpers.charmodel_widget import CharModelWidget, clean_prefix, compute
+from helpers.charmodel_widget import CharModelWidget, clean_prefix, compute, unit_label
 from helpers.live import InputError
 
 NAMES = ["smith", "li", "nguyen", "o", "abe", "schmidt", "mcdonald"]
@@ -111,6 +111,7 @@ def test_training_lowers_the_held_out_loss(split):
     after = cm.nats_per_char(model, split["val"][:300])
     assert after < before - 0.3 and len(history["val"]) == 2
     assert after < np.log(27)                               # better than uniform guessing
+    assert history["steps_per_s"] > 0 and np.isfinite(history["steps_per_s"])   # measured, for the notebook
 
 
 # -- sampling ------------------------------------------------------------------------
@@ -132,9 +133,13 @@ def test_check_next_char_probs_passes_the_reference_and_catches_mistakes():
     no_temperature = lambda o, t=1.0, k=None: cm.next_char_probs(o, 1.0, k)
     no_top_k = lambda o, t=1.0, k=None: cm.next_char_probs(o, t, None)
     unsafe = lambda o, t=1.0, k=None: np.exp(np.asarray(o) / t) / np.exp(np.asarray(o) / t).sum(-1, keepdims=True)
-    for wrong in (no_temperature, no_top_k, unsafe):
+    def no_greedy(o, t=1.0, k=None):                          # forgets that temperature 0 is the limit
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return cm.next_char_probs(o, t, k) if t else unsafe(o, t, k)
+    for wrong in (no_temperature, no_top_k, unsafe, no_greedy):
         verdict = cm.check_next_char_probs(wrong)
         assert not verdict and "Hint" in verdict.message
+    assert "Temperature 0" in cm.check_next_char_probs(no_greedy).message
     assert not cm.check_next_char_probs(None)
 
 
@@ -213,6 +218,13 @@ def test_correlations_and_find_units_pick_by_computed_r(params):
 
 
 # -- the widget ----------------------------------------------------------------------
+def test_unit_label_wraps_between_properties():
+    row = {"unit": 18, "properties": ["position in name", "letters left", "name ends next"]}
+    label = unit_label(row)
+    assert label.replace("\n", " ") == "unit 18: position, letters left, ends next"
+    assert all(len(line) <= 26 for line in label.split("\n")) and "letters\nleft" not in label
+
+
 def test_compute_is_the_model(params):
     r = compute(params, "abe", temperature=0.7, top_k=5)
     ids = surnames.encode("abe")[None, :-1]
@@ -227,6 +239,7 @@ def test_widget_updates_in_place_on_every_control(params):
     w = CharModelWidget(params, rows, prefix="mac")
     fig, img = w.fig, w.image.value
     assert w.values["at"] == 3 and w.controls["at"].max == 3
+    assert [t.get_text() for t in w.fig.axes[2].get_yticklabels()][-1] == "</s>"   # the text's name for it
     w.controls["at"].value = 1                               # scrub back to 'm'
     assert w.image.value != img and w.fig is fig and w.values["at"] == 1
     shown = [s[1][0] for s in w.bars.get_segments()]

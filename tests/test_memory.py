@@ -132,6 +132,14 @@ def test_recall_net_trains_and_is_measured():
     np.testing.assert_allclose(h @ W.T + b, want, atol=1e-5)   # the numpy copy is the same network
 
 
+def test_answer_groups_reads_the_confusion_table():
+    one_bit = np.array([[0, 0, 0, 9], [0, 0, 0, 7], [0, 0, 8, 0], [0, 0, 0, 6]])
+    assert memory.answer_groups(one_bit) == {"d": "abd", "c": "c"}
+    assert memory.answer_groups(np.eye(4, dtype=int) * 5) == {"a": "a", "b": "b", "c": "c", "d": "d"}
+    with pytest.raises(ValueError, match=r"\(4, 4\)"):
+        memory.answer_groups(np.zeros((3, 4)))
+
+
 def test_failing_delay():
     assert memory.failing_delay([1, 2, 3, 4], [1.0, 0.9, 0.5, 0.7]) == 3
     assert memory.failing_delay([1, 2], [1.0, 0.99]) is None
@@ -208,6 +216,13 @@ def test_plots_draw():
     fig = Figure()
     ax = fig.add_subplot()
     memory.plot_recall(ax, np.arange(1, 5), {"rnn": np.ones(4), "gru": np.ones(4)}, 3)
+    assert not any("on top" in t.get_text() for t in ax.texts)   # no overlap note without both gated cells
+    both = fig.add_subplot()
+    memory.plot_recall(both, np.arange(1, 5), {"gru": np.ones(4), "lstm": np.full(4, 0.995)}, 3)
+    assert any("on top of each other" in t.get_text() and "0.99" in t.get_text() for t in both.texts)
+    apart = fig.add_subplot()
+    memory.plot_recall(apart, np.arange(1, 5), {"gru": np.ones(4), "lstm": np.full(4, 0.5)}, 3)
+    assert not any("on top" in t.get_text() for t in apart.texts)
     memory.plot_influence(fig.add_subplot(), {("gru", "trained"): np.ones(5), ("rnn", "untrained"): np.ones(5)})
     axes = [fig.add_subplot(), fig.add_subplot()]
     by_t = {(t, n): np.ones(8) for t in memory.TASKS for n in ("CNN", "RNN (GRU)")}

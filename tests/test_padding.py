@@ -139,10 +139,20 @@ def test_bidirectional_layout_which_slice_is_which(layers):
 def test_exercises_pass_the_answers_and_hint_otherwise():
     assert padding.check_last_states(padding.last_states)
     bad = padding.check_last_states(lambda out, lengths: out[:, -1])
-    assert not bad and "lengths[b] - 1" in bad.message
+    assert not bad and "test case 1" in bad.message and "lengths[b] - 1" in bad.message
+    assert "np.arange" not in bad.message                       # a nudge first, the indexing only later
+    only_case_1 = lambda out, lengths: padding.last_states(out, lengths) if len(lengths) == 4 else out[:, -1]
+    bad = padding.check_last_states(only_case_1)
+    assert not bad and "test case 1" not in bad.message and "np.arange(B)" in bad.message
     assert padding.check_masked_mean(padding.masked_mean)
     bad = padding.check_masked_mean(lambda losses, lengths: float(losses.mean()))
-    assert not bad and "mask" in bad.message
+    assert not bad and "real steps" in bad.message and "mask.sum()" not in bad.message
+    only_case_1 = lambda losses, lengths: padding.masked_mean(losses, lengths) if len(lengths) == 3 else 0.0
+    bad = padding.check_masked_mean(only_case_1)
+    assert not bad and "mask.sum()" in bad.message
+    def stub(losses, lengths):
+        raise NotImplementedError
+    assert "NotImplementedError" in padding.check_masked_mean(stub).message
 
 
 # -- the widget -----------------------------------------------------------------------------
@@ -162,7 +172,11 @@ def test_compute_lays_out_the_batch():
     assert r["batch_sizes"].tolist() == [4, 4, 3, 2, 2, 1, 1]
     b, t = r["order"][4]                                       # packed row 4: step 1 of the longest name
     assert t == 1 and b == 2 and r["index"][b, t] == 4
-    assert padding_widget.draw(r, True).shape == (padding_widget.HEIGHT, padding_widget.WIDTH, 4)
+    tall, short = padding_widget.draw(r, True), padding_widget.draw(padding_widget.compute([5, 3]), False)
+    assert tall.shape[1:] == short.shape[1:] == (padding_widget.WIDTH, 4)           # the height fits the rows
+    assert short.shape[0] < tall.shape[0] <= padding_widget.HEIGHT
+    worst = padding_widget.draw(padding_widget.compute([13] * 8), True)      # the tallest picture still fits:
+    assert (worst[-40:, :, :3] < 128).any()                                   # its last text line is drawn
 
 
 def test_widget_updates_the_image_and_answers_bad_input():

@@ -173,6 +173,7 @@ def test_widget_scrubs_t_and_follows_the_phrase(widget):
     c["phrase"].value = "twenty-three"
     assert c["t"].max == 3 and c["t"].value == 3 and widget.message.value == ""   # a new phrase: all of it
     assert "twenty three" in widget.title.get_text()
+    assert widget.heat_end[1].get_xdata()[0] == 3.5          # the heatmap ends after h_3
 
 
 @pytest.mark.parametrize("bad", ["", "three hundrd", "one " * 12])

@@ -1,0 +1,233 @@
+"""Notebook 07's widget: type English number words, watch the encoder, C and the decoder, live.
+
+Left: the encoder states h_1..h_S (one row per English word) and the context C = h_S.
+Right: the attention (one row per English word, one column per output step; attention
+decoder only) above the decoder's output, character by character, coloured by its
+probability, with the runners-up at the steps where the decoder was unsure. Free running
+feeds the decoder its own best character; teacher forcing feeds it the true German.
+"""
+from __future__ import annotations
+
+import ipywidgets as widgets
+import numpy as np
+
+from . import seq2seq, translation
+from .live import InputError, LiveFigure, new_figure
+
+MAX_WORDS = 8           # longest source shown (the data has at most 7 words)
+END = "⏎"                # how the end mark <eos> is shown
+MAX_STEPS = seq2seq.MAX_LEN
+TOP = 3
+SURE = 0.95             # runners-up are written out only at steps where the best is less sure than this
+RUNNERS = 10            # at most this many such steps are written out
+
+
+def compute(params: dict, src_ids, forced=None) -> dict:
+    """Encoder states (S, H), C (H,), output ids, top candidates (T, 3), their probabilities, attention (T, S)."""
+    return seq2seq.run_decoder_np(params, src_ids, forced=forced, max_len=MAX_STEPS, top=TOP)
+
+
+class Seq2SeqWidget(LiveFigure):
+    """English words in; encoder states, C, attention and the German output character by character."""
+
+    def __init__(self, plain: dict, attentive: dict, data: dict, text: str = "thirty-one",
+                 attention: bool = True):
+        super().__init__()
+        self.params = {False: plain, True: attentive}
+        self.src_vocab, self.tgt_vocab = data["src_vocab"], data["tgt_vocab"]
+        self.lookup = translation.phrase_index([data["train"], data["held_out"]])
+        self.held_out = set(int(n) for n in data["held_out"].numbers)
+        H = plain["enc_W_hh"].shape[1]
+        self._build_figure(H)
+        self.controls = {
+            "text": widgets.Text(value=text, description="English", continuous_update=True,
+                                 placeholder="e.g. two hundred and five", layout=widgets.Layout(width="420px")),
+            "number": widgets.BoundedIntText(value=self.lookup.get(tuple(translation.tokenize(text)), 31),
+                                             min=0, max=translation.MAX_NUMBER, description="or pick",
+                                             layout=widgets.Layout(width="170px")),
+            "attention": widgets.ToggleButtons(options=[("plain (C only)", False), ("attention", True)],
+                                               value=attention, description="decoder"),
+            "feed": widgets.ToggleButtons(options=["free running", "teacher forcing"], value="free running",
+                                          description="feed"),
+            "t": widgets.IntSlider(value=1, min=1, max=MAX_STEPS, description="step t"),
+        }
+        self.controls["number"].observe(self._on_number, names="value")
+        self.connect()
+        self.update()
+
+    # -- figure ---------------------------------------------------------------------------
+    def _build_figure(self, H: int) -> None:
+        fig = self.fig = new_figure(10.5, 4.6)
+        fig.set_dpi(72)
+        gs = fig.add_gridspec(2, 2, width_ratios=[1, 2.3], height_ratios=[MAX_WORDS, TOP + 0.4],
+                              left=0.085, right=0.99, top=0.83, bottom=0.04, wspace=0.04, hspace=0.28)
+        ax_h, ax_a = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[0, 1])
+        ax_c, ax_o = fig.add_subplot(gs[1, 0]), fig.add_subplot(gs[1, 1])
+        self.h_img = _grid(ax_h, MAX_WORDS, H, cmap="RdBu_r", vmin=-1, vmax=1)
+        ax_h.set(xticks=[], yticks=[])
+        ax_h.set_title(f"encoder states h_1 … h_S  ({H} units each)", fontsize=10)
+        self.words = [ax_h.text(-1.5, j, "", ha="right", va="center", fontsize=9) for j in range(MAX_WORDS)]
+        self.c_img = _grid(ax_c, 1, H, cmap="RdBu_r", vmin=-1, vmax=1)
+        ax_c.set(xticks=[], yticks=[0], yticklabels=["C = h_S"])
+        ax_c.set_title("context C, all the plain decoder sees", fontsize=10)
+        self.a_img = _grid(ax_a, MAX_WORDS, MAX_STEPS, cmap="Greens", vmin=0, vmax=1)
+        ax_a.set(xticks=[], yticks=[])
+        ax_a.set_title("attention α_tj: the English word each output character reads", fontsize=10)
+        self.a_note = ax_a.text(MAX_STEPS / 2, (MAX_WORDS - 1) / 2, "", ha="center", va="center",
+                                fontsize=10, color="#6b7280")
+        self.o_img = _grid(ax_o, TOP, MAX_STEPS, cmap="Blues", vmin=0, vmax=1.7)
+        ax_o.set(yticks=[], xticks=[])
+        ax_o.set_title(f"decoder output, step by step: best, 2nd, 3rd candidate (the last two where p(best) < {SURE})",
+                       fontsize=10)
+        self.o_best = ax_o.text(-0.5, 0, "", ha="left", va="center", family="DejaVu Sans Mono")
+        _fit_width([self.o_best], ax_o, MAX_STEPS)
+        # runners-up: a few single characters, placed only at the steps where the best was unsure
+        self.o_runners = [[ax_o.text(0, k, "", ha="center", va="center", family="DejaVu Sans Mono",
+                                     fontsize=self.o_best.get_fontsize(), visible=False) for _ in range(RUNNERS)]
+                          for k in range(1, TOP)]
+        cell_pt = ax_o.get_position().width * fig.get_figwidth() * 72 / MAX_STEPS
+        (self.wrong,) = ax_o.plot([], [], "s", ms=0.8 * cell_pt, mfc="none", mec="#dc2626", mew=1.5)
+        from matplotlib.patches import Rectangle
+
+        self.cursor_o = ax_o.add_patch(Rectangle((-0.5, -0.5), 1, TOP, fill=False, ec="#f59e0b", lw=2))
+        self.cursor_a = ax_a.add_patch(Rectangle((-0.5, -0.5), 1, MAX_WORDS, fill=False, ec="#f59e0b", lw=2))
+        self.title = fig.suptitle("", fontsize=11, y=0.985)
+        self.subtitle = fig.text(0.5, 0.9, "", ha="center", fontsize=9, color="#374151")
+        self.add_layer(self.h_img, self.c_img)          # redrawn only when the encoder's input changes
+        self.cache_text(*self.words, self.title)          # strings that repeat: pasted from a pixel cache
+        self.animate(self.a_img, self.a_note, self.o_img, self.o_best, *[t for row in self.o_runners for t in row],
+                     self.wrong, self.cursor_o, self.cursor_a, self.subtitle)
+        self._encoded = None
+
+    def render(self) -> bytes:
+        """As LiveFigure.render, with unhinted text, so a row of characters keeps to its cells."""
+        import matplotlib
+
+        with matplotlib.rc_context({"text.hinting": "no_hinting"}):
+            return super().render()
+
+    # -- wiring ---------------------------------------------------------------------------
+    def _on_number(self, change) -> None:
+        """Picking a number writes its English words into the text box (which updates)."""
+        self.controls["text"].value = translation.english(change["new"])
+
+    def _on_change(self, change=None) -> None:
+        if change is not None and change.get("owner") is self.controls.get("number"):
+            return              # the text box's own change does the update
+        self.update()
+
+    def refresh(self) -> None:
+        """Read the controls, run the numpy encoder and decoder, update every panel."""
+        c = self.controls
+        self._notes = []
+        try:
+            src = translation.parse_english(c["text"].value, self.src_vocab, MAX_WORDS)
+        except ValueError as err:
+            raise InputError(str(err)) from None
+        words = self.src_vocab.decode(src)
+        number = self.lookup.get(tuple(words))
+        reference = translation.german(number) if number is not None else None
+        forced = None
+        if c["feed"].value == "teacher forcing":
+            if reference is None:
+                self.note("no reference German for this phrase (not a number 0-9999): showing free running")
+            else:
+                forced = translation.encode_target(reference, self.tgt_vocab)
+        elif number is None:
+            self.note("these are valid words but not how English writes a number 0-9999: "
+                     "the model translates them anyway")
+        r = compute(self.params[c["attention"].value], src, forced)
+        self._draw(r, words, number, reference, forced is not None)
+        self.say(" ".join(self._notes))
+
+    def note(self, text: str) -> None:
+        """A message shown under the controls after this update (the picture is still drawn)."""
+        self._notes.append(text)
+
+    def _draw(self, r: dict, words, number, reference, forcing: bool) -> None:
+        S, T = len(words), len(r["ids"])
+        key = (tuple(words), self.controls["attention"].value)
+        if key != self._encoded:                          # a new source or another encoder
+            states = np.full((MAX_WORDS, r["C"].shape[0]), np.nan)
+            states[:S] = r["states"]
+            self.h_img.set_array(states.ravel())
+            self.c_img.set_array(r["C"])
+            self.refresh_layer()
+            self._encoded = key
+        for j, label in enumerate(self.words):
+            label.set_text(words[j] if j < S else "")
+        chars = np.array([END if self.tgt_vocab.words[i] == translation.EOS else self.tgt_vocab.words[i]
+                          for i in r["candidates"].ravel()]).reshape(r["candidates"].shape)     # (T, TOP)
+        probs = np.full((TOP, MAX_STEPS), np.nan)
+        probs[:, :T] = r["probs"].T
+        self.o_img.set_array(probs.ravel())
+        self.o_best.set_text("".join(chars[:, 0]))
+        unsure = np.flatnonzero(r["probs"][:, 0] < SURE)[:RUNNERS]    # runners-up shown only where unsure
+        for k, row in enumerate(self.o_runners, start=1):
+            for i, cell in enumerate(row):
+                cell.set_visible(i < len(unsure))
+                if i < len(unsure):
+                    cell.set_text(chars[unsure[i], k])
+                    cell.set_x(unsure[i])
+        truth = None if reference is None else list(reference) + [END]
+        wrong = [t for t in range(T) if truth is not None and (t >= len(truth) or chars[t, 0] != truth[t])]
+        self.wrong.set_data(wrong, [0] * len(wrong))
+        att = np.full((MAX_WORDS, MAX_STEPS), np.nan)
+        if r["attention"] is not None:
+            att[:S, :T] = r["attention"].T
+        self.a_note.set_text("" if r["attention"] is not None else
+                             "plain decoder: no attention; it sees the English only through C")
+        self.a_img.set_array(att.ravel())
+        t = self._step(T)
+        self.cursor_o.set_x(t - 0.5)
+        self.cursor_a.set_x(t - 0.5)
+        self.cursor_a.set_visible(r["attention"] is not None)
+        if reference is None:
+            verdict = "not a number 0-9999: no reference to compare with"
+        else:
+            where = "held-out" if number in self.held_out else "training"
+            verdict = f"{number}, a {where} number: " + (
+                "right" if not wrong else f"{len(wrong)} wrong (red), the German is '{reference}'")
+        self.title.set_text(verdict)
+        top = ",  ".join(f"{chars[t, k]} {r['probs'][t, k]:.2f}" for k in range(TOP))
+        self.subtitle.set_text(f"step t = {t + 1}: {top}")
+
+    def _step(self, T: int) -> int:
+        """The selected step as an index into the output (a message if beyond its end)."""
+        t = self.controls["t"].value
+        if t > T:
+            self.note(f"step {t} is past the end: this output has {T} steps (the last is the end mark {END})")
+            t = T
+        return t - 1
+
+
+def _fit_width(texts, ax, n: int) -> None:
+    """Set the font size of monospace texts so that n characters span the axes' width exactly."""
+    import matplotlib
+
+    with matplotlib.rc_context({"text.hinting": "no_hinting"}):   # as they are drawn (see render)
+        renderer = ax.figure.canvas.get_renderer()
+        probe = texts[0]
+        probe.set_fontsize(10)
+        probe.set_text("m" * n)
+        width = probe.get_window_extent(renderer).width
+        probe.set_text("")
+        size = 10 * ax.get_window_extent(renderer).width / width
+    for t in texts:
+        t.set_fontsize(size)
+
+
+def _grid(ax, rows: int, cols: int, **kw):
+    """A rows x cols colour grid (QuadMesh: much faster to redraw than imshow), cell (i, j) centred at (j, i)."""
+    mesh = ax.pcolormesh(np.arange(cols + 1) - 0.5, np.arange(rows + 1) - 0.5, np.full((rows, cols), np.nan), **kw)
+    ax.set(xlim=(-0.5, cols - 0.5), ylim=(rows - 0.5, -0.5))
+    return mesh
+
+
+def demo() -> Seq2SeqWidget:
+    """The widget on untrained weights (for the benchmark: the cost does not depend on training)."""
+    data = translation.load()
+    V_src, V_tgt = len(data["src_vocab"]), len(data["tgt_vocab"])
+    plain = seq2seq.numpy_params(seq2seq.make_model(V_src, V_tgt, attention=False, seed=0))
+    attentive = seq2seq.numpy_params(seq2seq.make_model(V_src, V_tgt, attention=True, seed=0))
+    return Seq2SeqWidget(plain, attentive, data)
