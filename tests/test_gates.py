@@ -84,12 +84,18 @@ def test_gru_with_update_gate_shut_holds_its_state():
     assert np.max(np.abs(gates.run("gru", p, X, state=h0)["h"][:, -1] - h0)) > 0.1
 
 
-def test_gru_backward_passes_the_gradient_check():
-    p, X, rng = _data("gru", B=2, T=5, I=3, H=4)
-    h0 = rng.uniform(-0.5, 0.5, (2, 4))
-    G = rng.normal(size=(2, 5, 4))
+def _gru_backward_case(B, T, I, H):
+    """Weights, inputs, h0, an upstream gradient G = dL/dh_t, and the hand-written backward of L = sum(hs * G)."""
+    p, X, rng = _data("gru", B=B, T=T, I=I, H=H)
+    h0 = rng.uniform(-0.5, 0.5, (B, H))
+    G = rng.normal(size=(B, T, H))
     hs, cache = gates.gru_forward(p, X, h0)
     grads, dh0 = gates.gru_backward(p, cache, G)
+    return p, X, h0, G, hs, grads, dh0
+
+
+def test_gru_backward_passes_the_gradient_check():
+    p, X, h0, G, _, grads, dh0 = _gru_backward_case(B=2, T=5, I=3, H=4)
 
     def loss():
         return float((gates.gru_forward(p, X, h0)[0] * G).sum())
@@ -100,11 +106,7 @@ def test_gru_backward_passes_the_gradient_check():
 
 
 def test_gru_backward_equals_torch_autograd():
-    p, X, rng = _data("gru", B=3, T=6, I=4, H=5)
-    h0 = rng.uniform(-0.5, 0.5, (3, 5))
-    G = rng.normal(size=(3, 6, 5))
-    hs, cache = gates.gru_forward(p, X, h0)
-    grads, dh0 = gates.gru_backward(p, cache, G)
+    p, X, h0, G, hs, grads, dh0 = _gru_backward_case(B=3, T=6, I=4, H=5)
     module = gates.to_torch("gru", p)
     th0 = torch.tensor(h0[None], requires_grad=True)
     out, _ = module(torch.from_numpy(X), th0)
