@@ -1,4 +1,4 @@
-"""Notebook 08's widget: type a name, choose the blank; h from the left and g from the right meet there."""
+"""Notebook 09's widget: type a name, choose the blank; h from the left and g from the right meet there."""
 from __future__ import annotations
 
 from functools import lru_cache

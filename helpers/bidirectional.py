@@ -4,11 +4,11 @@
     g_t = f(g_{t+1}, x_t; θ_g)     reads x_t .. x_T   (right to left)
     output at t: [h_t ; g_t]       # (B, T, 2H)
 
-From scratch in numpy with notebook 04's cells (helpers.gates: a tanh RNN cell or a GRU
+From scratch in numpy with notebook 05's cells (helpers.gates: a tanh RNN cell or a GRU
 cell, in PyTorch's layout so weights copy across; the backward pass by hand here, for
 both cells and with a mask), and by hand in torch from two one-way RNNs. Tests check both
 against ``nn.RNN``/``nn.GRU(bidirectional=True)``. A ``mask`` (B, T) lets padded steps
-carry the state through unchanged (notebook 09).
+carry the state through unchanged (notebook 10).
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def _check(p: dict, X: np.ndarray, cell: str) -> None:
 
 
 def step(p: dict, x: np.ndarray, h: np.ndarray, cell: str = "gru"):
-    """One step of notebook 04's cell: the new state (B, H) from x (B, I) and h (B, H), and a cache."""
+    """One step of notebook 05's cell: the new state (B, H) from x (B, I) and h (B, H), and a cache."""
     if cell == "rnn":
         h_new, _ = gates.rnn_step(p, x, h)
         return h_new, (x, h, h_new)

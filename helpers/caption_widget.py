@@ -1,4 +1,4 @@
-"""Notebook 06's widget: build a scene, see its picture, its vector v and the caption word by word."""
+"""Notebook 07's widget: build a scene, see its picture, its vector v and the caption word by word."""
 from __future__ import annotations
 
 import html

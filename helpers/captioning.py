@@ -1,4 +1,4 @@
-"""Notebook 06: a tiny CNN turns a picture into one vector v; a GRU decoder turns v into words.
+"""Notebook 07: a tiny CNN turns a picture into one vector v; a GRU decoder turns v into words.
 
 Two ways to give the decoder the vector (both built here, `mode` picks one):
 

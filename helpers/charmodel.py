@@ -1,4 +1,4 @@
-"""Notebook 05: character-level models of surnames, a count bigram and a GRU (numpy and torch).
+"""Notebook 06: character-level models of surnames, a count bigram and a GRU (numpy and torch).
 
 Both models read a name one symbol at a time, ``<s> s m i t h``, and at every step give a
 distribution over the next symbol (a letter or ``</s>``): one input, one output per step.
@@ -60,7 +60,7 @@ def best_k(C: np.ndarray, names: list[str], ks=(0.001, 0.01, 0.1, 1.0, 10.0)) ->
     return min(ks, key=lambda k: bigram_nats(bigram_probs(C, k), names))
 
 
-# -- the GRU, from scratch in numpy: notebook 04's cell (helpers.gates) plus an output layer --
+# -- the GRU, from scratch in numpy: notebook 05's cell (helpers.gates) plus an output layer --
 def init_params(H: int, seed: int = 0) -> dict[str, np.ndarray]:
     """Random GRU weights in torch's layout (uniform ±1/sqrt(H), as torch initialises them)."""
     rng = np.random.default_rng(seed)
@@ -112,7 +112,7 @@ def nll(params: dict, ids: np.ndarray) -> float:
 def loss_and_grads(params: dict, ids: np.ndarray):
     """nll and its gradients by backpropagation through time, by hand: (loss, grads).
 
-    The output layer's part is here; the GRU's part is notebook 04's gates.gru_backward.
+    The output layer's part is here; the GRU's part is notebook 05's gates.gru_backward.
     """
     ids = _check_ids(ids)
     inp, tgt = ids[:, :-1], ids[:, 1:]

@@ -1,4 +1,4 @@
-"""Notebook 05's widget: type a prefix, scrub through it, see the GRU's state and its next-symbol bars."""
+"""Notebook 06's widget: type a prefix, scrub through it, see the GRU's state and its next-symbol bars."""
 from __future__ import annotations
 
 import ipywidgets as widgets

@@ -1,4 +1,4 @@
-"""Notebook 08's task: guess a blanked letter of a real surname ("jo_nson") from its context.
+"""Notebook 09's task: guess a blanked letter of a real surname ("jo_nson") from its context.
 
 A name is the tokens <s> x_1 .. x_L </s> (ids of helpers.surnames). The guess for letter
 x_k may use only states that never read x_k:
@@ -9,7 +9,7 @@ x_k may use only states that never read x_k:
 so one pass over a name scores a guess for every letter at once. The bidirectional model
 also has two extra read-outs, from h alone and from g alone, trained alongside, so the
 widget can show what each side knows. Batches hold names of one length (no padding:
-notebook 09 is about padding). Models: torch for training, a numpy twin for the widget
+notebook 10 is about padding). Models: torch for training, a numpy twin for the widget
 and for the tests (same logits and gradients).
 """
 from __future__ import annotations

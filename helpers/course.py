@@ -11,12 +11,13 @@ COURSE = [
     ("01", "one_step", "One step", "the seed's DAG h1 = tanh(W1x+b1), o = tanh(W2h1+b2), y = softmax(o)"),
     ("02", "recurrence", "Recurrence", "h_t = f(h_{t-1}, x_t; θ), the unrolled graph, shared θ"),
     ("03", "bptt", "Backprop through time", "gradients along the unrolled graph; vanishing and exploding"),
-    ("04", "memory_and_gates", "Memory and gates", "Markovization, gated units (GRU/LSTM), RNN vs CNN"),
-    ("05", "generating_sequences", "Generating sequences", "a character-level model of real surnames"),
-    ("06", "vector_to_sequence", "Vector to sequence", "one vector in, a caption out"),
-    ("07", "sequence_to_sequence", "Sequence to sequence", "encoder, context C, decoder; attention"),
-    ("08", "bidirectional", "Bidirectional", "forward state h, backward state g"),
-    ("09", "batches_of_unequal_length", "Batches of unequal length", "padding, masks, packing"),
+    ("04", "memory", "Memory", "Markovization; how long a plain state remembers"),
+    ("05", "gates", "Gates", "gated units (GRU/LSTM); RNN vs CNN"),
+    ("06", "generating_sequences", "Generating sequences", "a character-level model of real surnames"),
+    ("07", "vector_to_sequence", "Vector to sequence", "one vector in, a caption out"),
+    ("08", "sequence_to_sequence", "Sequence to sequence", "encoder, context C, decoder; attention"),
+    ("09", "bidirectional", "Bidirectional", "forward state h, backward state g"),
+    ("10", "batches_of_unequal_length", "Batches of unequal length", "padding, masks, packing"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Greedy decoding and beam search for any step-by-step model (notebooks 06 and 07).
+"""Greedy decoding and beam search for any step-by-step model (notebooks 07 and 08).
 
 A model is given as ``step(state, token) -> (log_probs, new_state)``: the log-probabilities
 of the next token (V,) after feeding `token` in `state`. Both decoders stop at `eos` or

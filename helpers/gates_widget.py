@@ -1,4 +1,4 @@
-"""Notebook 04's gate widget: a trained GRU's (or LSTM's) gates and state over a sequence you type."""
+"""Notebook 05's gate widget: a trained GRU's (or LSTM's) gates and state over a sequence you type."""
 from __future__ import annotations
 
 import ipywidgets as widgets

@@ -1,4 +1,4 @@
-"""Notebook 04: how long a state remembers, and what gates change.
+"""Notebooks 04 and 05: how long a state remembers, and what gates change.
 
 - Markovization: the state s_t = f(s_{t-1}, x_t; θ) is all the past the model keeps.
 - A 2-unit RNN's map h -> tanh(W h + u x + b): flow, fixed points, trajectories.

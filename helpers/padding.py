@@ -1,4 +1,4 @@
-"""Notebook 09: batches of sequences of unequal length: padding, masks, packing, and their bugs.
+"""Notebook 10: batches of sequences of unequal length: padding, masks, packing, and their bugs.
 
 A batch of B sequences of lengths L_b is stored as one padded tensor (B, T) with
 T = max L_b, a mask (B, T) saying which entries are real, and for torch's RNNs a

@@ -1,4 +1,4 @@
-"""Notebook 09's widget: type the lengths of a batch; see the padded grid, the mask and the packed order.
+"""Notebook 10's widget: type the lengths of a batch; see the padded grid, the mask and the packed order.
 
 The picture is a grid of cells with a letter or a number in each: it is composed with PIL
 into the one image artist (a figimage) that fills the figure, and encoded directly, which
@@ -173,5 +173,5 @@ class PaddingWidget(LiveFigure):
 
 
 def demo() -> PaddingWidget:
-    """The widget as notebook 09 shows it (for the benchmark)."""
+    """The widget as notebook 10 shows it (for the benchmark)."""
     return PaddingWidget()

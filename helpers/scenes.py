@@ -1,4 +1,4 @@
-"""Notebook 06's data: small pictures of coloured shapes, each with a caption from a tiny grammar.
+"""Notebook 07's data: small pictures of coloured shapes, each with a caption from a tiny grammar.
 
 A scene is 1 to 3 objects (shape, colour, size) drawn with numpy into an RGB array (S, S, 3).
 Objects stand on a plus-shaped stage: the five cells left, centre, right (the middle row)

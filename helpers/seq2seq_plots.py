@@ -1,4 +1,4 @@
-"""Notebook 07's static figures: accuracy against length, C in 2-D, an attention map (PNG bytes)."""
+"""Notebook 08's static figures: accuracy against length, C in 2-D, an attention map (PNG bytes)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Notebook 07's widget: type English number words, watch the encoder, C and the decoder, live.
+"""Notebook 08's widget: type English number words, watch the encoder, C and the decoder, live.
 
 Left: the encoder states h_1..h_S (one row per English word) and the context C = h_S.
 Right: the attention (one row per English word, one column per output step; attention

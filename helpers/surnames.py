@@ -1,4 +1,4 @@
-"""Real surnames: the 1990 US census list shipped in the `names` package (notebooks 05, 08, 09).
+"""Real surnames: the 1990 US census list shipped in the `names` package (notebooks 06, 09, 10).
 
 The file ``names/dist.all.last`` (about 88,800 surnames, most frequent first) comes from
 the U.S. Census Bureau's 1990 surname list; the `names` package (MIT) ships it, so nothing

@@ -1,4 +1,4 @@
-"""English number words to German number words: the translation task of notebook 07.
+"""English number words to German number words: the translation task of notebook 08.
 
 Both sides are written by num2words (installed, no download): 31 -> "thirty-one" ->
 "einunddreißig". The source is tokenised by words (helpers.numbers.tokenize), the target

@@ -16,7 +16,7 @@ def number_phrases() -> str:
 
 
 def number_translation() -> str:
-    """data/number_translation.tsv: number, english, german, split (notebook 07)."""
+    """data/number_translation.tsv: number, english, german, split (notebook 08)."""
     from helpers import translation
 
     rows = ["number\tenglish\tgerman\tsplit"]

@@ -1,4 +1,4 @@
-"""Notebook 08: the bidirectional RNN by hand (numpy and torch) against torch, the cloze task, the widget."""
+"""Notebook 09: the bidirectional RNN by hand (numpy and torch) against torch, the cloze task, the widget."""
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Notebook 06: the captioner (numpy decoder step == torch, gradients, decoding) and its widget."""
+"""Notebook 07: the captioner (numpy decoder step == torch, gradients, decoding) and its widget."""
 import numpy as np
 import pytest
 import torch

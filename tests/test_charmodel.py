@@ -1,4 +1,4 @@
-"""Notebook 05: bigram baseline, numpy GRU == torch GRU, BPTT gradients, sampling, unit search, widget."""
+"""Notebook 06: bigram baseline, numpy GRU == torch GRU, BPTT gradients, sampling, unit search, widget."""
 import numpy as np
 import pytest
 import torch

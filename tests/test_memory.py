@@ -1,4 +1,4 @@
-"""helpers.memory, helpers.phase_widget, helpers.gates_widget: notebook 04's tasks, models and widgets."""
+"""helpers.memory, helpers.phase_widget, helpers.gates_widget: notebooks 04 and 05's tasks, models and widgets."""
 import itertools
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Notebook 09: padding, masks and packing; the classic bugs reproduced and fixed; shapes; the widget."""
+"""Notebook 10: padding, masks and packing; the classic bugs reproduced and fixed; shapes; the widget."""
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Notebook 06's scenes: seeded, captioned by the grammar, split so held-out placements never train."""
+"""Notebook 07's scenes: seeded, captioned by the grammar, split so held-out placements never train."""
 import numpy as np
 import pytest
 
