@@ -41,3 +41,35 @@ def course_map(notebooks_dir: Path | None = None) -> str:
         t = f"{times[name]:.0f} s" if name in times else "—"
         lines.append(f"| {num} | {link} | {idea} | {t} |")
     return "\n".join(lines)
+
+
+# Reading time: prose at 150 words a minute, code at 10 lines a minute, 3 minutes per widget to
+# play with. Stamped into each notebook's first cell by scripts/reading_time.py (tests check it).
+WORDS_PER_MIN, CODE_LINES_PER_MIN, WIDGET_MIN = 150, 10, 3
+READING_PREFIX = "*Reading time: about "
+
+
+def notebook_size(path: Path) -> dict[str, int]:
+    """Words of prose, non-blank lines of code, and widgets shown (`.show()` calls) in a notebook."""
+    import re
+
+    cells = json.loads(Path(path).read_text())["cells"]
+    prose = " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    lines = [ln for src in code for ln in src.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    return {"words": len(re.findall(r"[A-Za-z]+", prose)), "code_lines": len(lines),
+            "widgets": sum(len(re.findall(r"^\s*(?!plt\.)[A-Za-z_]\w*\.show\(\)", src, re.M)) for src in code)}
+
+
+def reading_minutes(path: Path) -> int:
+    """Estimated minutes to work through a notebook (read, run, play), rounded up to 5."""
+    s = notebook_size(path)
+    minutes = s["words"] / WORDS_PER_MIN + s["code_lines"] / CODE_LINES_PER_MIN + WIDGET_MIN * s["widgets"]
+    return int(5 * -(-minutes // 5))
+
+
+def reading_line(path: Path) -> str:
+    """The line stamped under a notebook's title."""
+    s = notebook_size(path)
+    return (f"{READING_PREFIX}{reading_minutes(path)} minutes* (estimated from its {s['words']:,} words, "
+            f"{s['code_lines']} lines of code and {s['widgets']} widget{'s' * (s['widgets'] != 1)}).")

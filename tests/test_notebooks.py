@@ -89,3 +89,25 @@ def test_shown_code_is_the_helper(notebook, qualname, shown):
     func = getattr(importlib.import_module(module_name), func_name)
     assert shown.strip() == inspect.getsource(func).strip(), (
         f"{notebook} shows a {qualname} that differs from helpers: copy it again")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_one_sitting(path):
+    """Under 2,500 words of prose and 45 minutes by the computed estimate, stamped and current."""
+    from helpers.course import notebook_size, reading_line, reading_minutes
+
+    nb = nbformat.read(path, as_version=4)
+    assert notebook_size(path)["words"] < 2500, "more than 2,500 words of prose: not one sitting"
+    assert reading_minutes(path) < 45, "45 minutes or more by the reading-time estimate"
+    assert reading_line(path) in nb.cells[0].source, "reading time out of date: run scripts/reading_time.py"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_check_your_understanding(path):
+    """Ends with a 'Check your understanding' section whose answers helpers.quiz checks."""
+    nb = nbformat.read(path, as_version=4)
+    heads = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
+             and "check your understanding" in c.source.lower()]
+    assert heads, "no 'Check your understanding' section"
+    after = "\n".join(c.source for c in nb.cells[heads[-1]:] if c.cell_type == "code")
+    assert "quiz.check(" in after or "check_understanding(" in after, "its questions have no automatic check"
