@@ -216,7 +216,8 @@ def bidir_spec(T: int) -> Spec:
 class GraphView:
     """One spec drawn on one Axes: few artists (collections), updated in place."""
 
-    def __init__(self, ax, spec: Spec, vmax: float = 1.0, max_columns: int = 16, fontsize: float = MEDIUM):
+    def __init__(self, ax, spec: Spec, vmax: float = 1.0, max_columns: int = 16, fontsize: float = MEDIUM,
+                 xlim: tuple | None = None, ylim: tuple | None = None):
         from matplotlib import colormaps
         from matplotlib.collections import LineCollection, PolyCollection
         from matplotlib.patches import Rectangle
@@ -241,7 +242,8 @@ class GraphView:
         self.windowed = len(cols) > max_columns
         self.window = max_columns
         lo_row, hi_row = min(n.row for n in spec.nodes), max(n.row for n in spec.nodes)
-        self.ylim = (min([lo_row - 0.45] + [m[1] - 0.3 for m in spec.names]), hi_row + 0.62)
+        self.ylim = ylim or (min([lo_row - 0.45] + [m[1] - 0.3 for m in spec.names]), hi_row + 0.62)
+        self.xlim = xlim                               # fixed limits (say, to line up with a heatmap below)
         ax.set(ylim=self.ylim)
         self._set_xlim(self._window_at(spec.steps))
         ax.axis("off")
@@ -382,7 +384,7 @@ class GraphView:
         """x limits: every column, or a window of `max_columns` columns ending a little after step t."""
         lo, hi = self.col_range
         if not self.windowed:
-            return lo - 0.55, hi + 0.55
+            return self.xlim or (lo - 0.55, hi + 0.55)
         focus = [n.col for n in self.spec.nodes if n.step == t] or [lo]
         right = min(hi, max(focus) + 2)
         left = max(lo, right - self.window + 1)
