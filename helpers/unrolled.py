@@ -6,50 +6,74 @@ unrolled over the learner's own sequence, one column per step, every state drawn
 small block of coloured cells (a compact view of its vector: two different states look
 different), and the path into the current step t lit.
 
-A *spec* says which nodes exist and which edges join them, each edge labelled with its
-weight's name; four builders make the course's architectures:
+A *spec* (a frozen dataclass: nodes, edges, steps) says which nodes exist and which edges
+join them, each edge labelled with its weight's name; four builders make the course's
+architectures:
 
-    spec = rnn_spec(T)                                   # x_t -> h_t -> y_t, h_{t-1} -> h_t
-    spec = vec2seq_spec(T, every_step=True)              # v into every h_t (False: v only into h_0)
-    spec = seq2seq_spec(S, T, c_every_step=False, attention=False)
-    spec = bidir_spec(T)                                 # forward h, backward g, o_t reads [h_t; g_t]
+    rnn_spec(T, outputs=True, inputs=True, state="h")   # x_t -> h_t -> y_t, h_{t-1} -> h_t
+                                                        #   state="s": s_t, W_ss (Markovization)
+    vec2seq_spec(T, every_step=True)                    # v into every h_t (False: only into h_0)
+    seq2seq_spec(S, T, c_every_step=False, attention=False)
+                                                        # x_j -> e_j, C = e_S, s_0 = C, d_t -> s_t -> y_t
+    bidir_spec(T)                                       # forward h, backward g, o_t reads [h_t; g_t]
+
+    Node(id, kind, col, row, label, step)               # spec.nodes; kind is the id's letter
+    Edge(src, dst, weight, kind="flow" | "attention", via=(), note=(0.65, "right"))   # note: its label's place
+    spec.node(id), spec.renamed({"W_xe": "W_xh"})       # look a node up; rename weights
 
 Node ids are strings: "x1".."xT" inputs, "h0".."hT" states, "y1".."yT" outputs (bidir:
 "o1".."oT"), "g1".."g(T+1)" backward states, "v" the vector, and for seq2seq "x1".."xS"
 source words, "e1".."eS" encoder states, "C", "d1".."dT" the decoder's inputs (the previous
 word), "s0".."sT" decoder states, "y1".."yT" its outputs. Steps are counted from 1; the
-encoder, v, C, h_0 and s_0 belong to step 0 (the decoder's steps are the spec's steps).
+encoder, v, C, h_0 and s_0 belong to step 0 (seq2seq's steps are the decoder's). Weight
+names: W_xh, W_hh, W_hy; W_vh; W_xe, W_ee, W_ds, W_ss, W_sy, W_Cs and alpha; W_xg, W_gg,
+W_ho, W_go (spec.renamed changes them).
 
 A :class:`GraphView` draws every node and edge once, then only changes colours:
 
-    view = GraphView(ax, spec)                           # ax: an Axes whose position is final
-    view.set_labels({"x1": "<bos>", "y1": "ten\\n0.06"}, colors={"y1": "#dc2626"})
-    view.set_values({"h1": h[0], "h2": h[1]})            # 1-D arrays; same length per kind
-    view.set_step(t)                                     # the path into step t lit; True if it panned
-    view.set_edge_weights({("e2", "s3"): 0.7})           # in [0, 1]: attention's alpha
-    view.set_length(n)                                   # hide the steps after n (a shorter input)
-    view.artists                                         # everything that changes, for LiveFigure
+    view = GraphView(ax, spec, vmax=1.0, max_columns=16, fontsize=11.5, xlim=None, ylim=None)
+    view.set_labels({"x1": "<bos>", "y1": "ten\n0.06"}, colors={"y1": "#dc2626"})
+    view.set_values({"h1": h[0], "h2": h[1]}, clear=False)   # 1-D arrays, one length per kind
+    view.set_step(t)                   # the path into step t (0..steps) lit; True if the view panned
+    view.set_edge_weights({("e2", "s3"): 0.7})               # in [0, 1]: attention's alpha
+    view.set_length(n)                 # hide the steps after n: a shorter input in a spec built long
+    view.roles(t)                      # node id -> "now", "done" or "later" at step t
+    view.label_artists, view.step_artists, view.artists      # for LiveFigure layers / blitting
+    view.drawn_edges, view.colours_of(node_id)                # what is drawn now (for tests)
+
+Bad input (an unknown node or edge, a vector of the wrong shape, t out of range) raises a
+ValueError that names the expected and the actual; a widget turns it into a message.
 
 Lighting: the nodes of step t are "now" (orange), the nodes and edges that step t reads
-from (its ancestors in the graph) are "done" (dark blue), the rest "later" (grey, faded;
-outputs not yet computed are hidden). Attention edges are drawn only into step t, their
-width and opacity following their weight. A state's cells show its first 8 units when it
-has at most 8, else a fixed projection onto 8 directions (seeded, the same for every node
-of that length), so every unit counts; colours run from blue (-vmax) through white to red
-(+vmax). More than `max_columns` columns (about 12 steps) do not fit a widget: the view then
-shows a window around t, says so in a note, and set_step returns True when it pans (call
-LiveFigure.invalidate(), since the static part moved).
+from (its ancestors in the graph) and the outputs of earlier steps are "done" (dark blue),
+the rest "later" (grey; their states faded, the outputs not yet computed hidden, the inputs
+faded). Attention edges are drawn only into step t, their width and opacity following their
+weight. A state's 8 cells (2 rows of 4) show its units when it has at most 8 (the rest
+blank), else a fixed projection onto 8 orthonormal directions (seeded, the same for every
+node of that length), so every unit counts; colours run from blue (-vmax) through white to
+red (+vmax). Token labels shrink to fit their column. More than `max_columns` columns (about
+12 steps at 10 inches) do not fit: the view then shows a window holding step t, says so in a
+note, and set_step returns True when it pans (call LiveFigure.invalidate(): the static part
+moved); it pans every several steps, not at every step. xlim fixes the x limits instead
+(say, to line up columns with a heatmap below: step t at x = t).
 
-Example, in a LiveFigure subclass:
+random_values(spec, H, seed) runs a random tanh network along a spec's edges (demos and
+tests); demo() is a widget with a step slider, measured by scripts/bench.py.
 
-    self.view = unrolled.GraphView(self.fig.add_axes((0.02, 0.05, 0.96, 0.9)), unrolled.rnn_spec(6))
-    self.add_layer(*self.view.label_artists)             # change with the input only
-    self.animate(*self.view.step_artists)                # change with t and the values
+Example, in a LiveFigure subclass (notebook 02's widget does this, in helpers.rnn_widget):
+
+    spec = unrolled.rnn_spec(MAX_STEPS)
+    self.view = unrolled.GraphView(self.fig.add_axes((0.02, 0.05, 0.96, 0.9)), spec)
+    self.add_layer(*self.view.label_artists)            # change with the input only
+    self.animate(*self.view.step_artists)               # change with t and the values
     ...
     def refresh(self):
-        self.view.set_labels({f"x{i + 1}": w for i, w in enumerate(words)}); self.refresh_layer()
-        self.view.set_values({f"h{i}": h[i] for i in range(len(h))})
-        if self.view.set_step(self.controls["t"].value):
+        if new_input:
+            self.view.set_labels({f"x{i}": w for i, w in enumerate(words, 1)})
+            self.view.set_length(len(words))
+            self.refresh_layer()
+        self.view.set_values({f"h{i}": h[i] for i in range(t + 1)}, clear=True)   # h: (T + 1, H)
+        if self.view.set_step(t):
             self.invalidate()
 """
 from __future__ import annotations
@@ -85,7 +109,8 @@ class Edge:
     weight: str
     kind: str = "flow"
     via: tuple = ()          # waypoints (col, row) between the two nodes
-    note: tuple = (0.65, "right")   # where its weight's name goes: fraction along the last segment, side
+    note: tuple = (0.65, "right")   # where its weight's name goes: fraction along the last segment, side,
+                                    # and "last" to name it at the rightmost edge of that weight
 
 
 @dataclass(frozen=True)
@@ -120,21 +145,28 @@ def _check_length(name: str, n: int, low: int = 1, high: int = 200) -> None:
 
 
 # -- the four architectures ------------------------------------------------------------------
-def rnn_spec(T: int, outputs: bool = True, inputs: bool = True) -> Spec:
-    """x_t -> h_t -> y_t with h_{t-1} -> h_t, t = 1..T, from h_0 (02, 04, 06)."""
+def rnn_spec(T: int, outputs: bool = True, inputs: bool = True, state: str = "h") -> Spec:
+    """x_t -> h_t -> y_t with h_{t-1} -> h_t, t = 1..T, from h_0 (02, 04, 06).
+
+    state="s" names the state s_t (ids "s0".."sT", weights W_ss, W_xs, W_sy), as the seed does
+    when it speaks of Markovization; inputs=False, outputs=False leave the chain s_0 -> s_1 -> ...
+    """
     _check_length("T", T)
-    nodes = [Node("h0", "h", 0, 1, "h_0", 0)]
+    if state not in ("h", "s"):
+        raise ValueError(f"state must be 'h' or 's', got {state!r}")
+    h = state
+    nodes = [Node(f"{h}0", h, 0, 1, f"{h}_0", 0)]
     edges = []
     for t in range(1, T + 1):
-        nodes.append(Node(f"h{t}", "h", t, 1, f"h_{t}", t))
-        edges.append(Edge(f"h{t - 1}", f"h{t}", "W_hh"))
+        nodes.append(Node(f"{h}{t}", h, t, 1, f"{h}_{t}", t))
+        edges.append(Edge(f"{h}{t - 1}", f"{h}{t}", f"W_{h}{h}"))
         if inputs:
             nodes.append(Node(f"x{t}", "x", t, 0, f"x_{t}", t))
-            edges.append(Edge(f"x{t}", f"h{t}", "W_xh"))
+            edges.append(Edge(f"x{t}", f"{h}{t}", f"W_x{h}"))
         if outputs:
             nodes.append(Node(f"y{t}", "y", t, 2, f"y_{t}", t))
-            edges.append(Edge(f"h{t}", f"y{t}", "W_hy"))
-    return Spec("rnn", tuple(nodes), tuple(edges), T, ((0, 1.22, "$h_0$", "center", "bottom"),))
+            edges.append(Edge(f"{h}{t}", f"y{t}", f"W_{h}y"))
+    return Spec("rnn", tuple(nodes), tuple(edges), T, ((0, 1.22, f"${h}_0$", "center", "bottom"),))
 
 
 def _bus(src_col: float, dst_col: float, src_row: float = 0, row: float = 0.5, dst_row: float = 1) -> tuple:
@@ -177,7 +209,7 @@ def seq2seq_spec(S: int, T: int, c_every_step: bool = False, attention: bool = F
         col = s0 + t
         nodes += [Node(f"d{t}", "d", col, 0, f"d_{t}", t), Node(f"s{t}", "s", col, 1, f"s_{t}", t),
                   Node(f"y{t}", "y", col, 2, f"y_{t}", t)]
-        edges += [Edge(f"d{t}", f"s{t}", "W_ds"), Edge(f"s{t - 1}", f"s{t}", "W_ss"), Edge(f"s{t}", f"y{t}", "W_sy")]
+        edges += [Edge(f"d{t}", f"s{t}", "W_ds"), Edge(f"s{t - 1}", f"s{t}", "W_ss"), Edge(f"s{t}", f"y{t}", "W_sy", note=(0.6, "right", "last"))]
     if c_every_step:
         edges += [Edge("C", f"s{t}", "W_Cs", via=_bus(c, s0 + t)) for t in range(T, 0, -1)]
     if attention:
@@ -219,13 +251,37 @@ class GraphView:
     def __init__(self, ax, spec: Spec, vmax: float = 1.0, max_columns: int = 16, fontsize: float = MEDIUM,
                  xlim: tuple | None = None, ylim: tuple | None = None):
         from matplotlib import colormaps
-        from matplotlib.collections import LineCollection, PolyCollection
-        from matplotlib.patches import Rectangle
 
         if not isinstance(spec, Spec):
             raise TypeError(f"GraphView needs a Spec (from rnn_spec, vec2seq_spec, ...), got {type(spec).__name__}")
         self.ax, self.spec, self.vmax, self.fontsize = ax, spec, float(vmax), fontsize
         self.cmap = colormaps["RdBu_r"]
+        self._index(spec)
+        self.windowed, self.window = len({round(n.col) for n in spec.nodes}) > max_columns, max_columns
+        lo_row, hi_row = min(n.row for n in spec.nodes), max(n.row for n in spec.nodes)
+        self.ylim = ylim or (min([lo_row - 0.45] + [m[1] - 0.3 for m in spec.names]), hi_row + 0.62)
+        self.xlim = xlim                               # fixed limits (say, to line up with a heatmap below)
+        ax.set(ylim=self.ylim)
+        self._set_xlim(self._window_at(spec.steps))
+        ax.axis("off")
+        self._sizes()
+        self._draw_states()
+        self._draw_edges()
+        self._draw_tokens()
+        self._draw_static()
+        self.values: dict[str, np.ndarray] = {}
+        self.lengths: dict[str, int] = {}              # vector length per kind, fixed by the first values
+        self.hidden: set[str] = set()
+        self.t = None
+        self._role_cache: dict[int, np.ndarray] = {}
+        self._projections: dict[int, np.ndarray] = {}
+        self.label_artists = list(self.texts.values())
+        self.step_artists = [self.lit, self.lines, self.heads, self.cells, self.outlines, self.veil, self.note]
+        self.artists = self.step_artists + self.label_artists
+        self.set_step(spec.steps)
+
+    def _index(self, spec: Spec) -> None:
+        """Look-ups: nodes by id, each node's parents, edges by (src, dst), rows of the colour arrays."""
         self.nodes = {n.id: n for n in spec.nodes}
         for e in spec.edges:
             for end in (e.src, e.dst):
@@ -237,19 +293,23 @@ class GraphView:
             self.parents[e.dst].append(e.src)
         self.states = [n for n in spec.nodes if n.kind in STATE_KINDS]
         self.tokens = [n for n in spec.nodes if n.kind not in STATE_KINDS]
-        cols = sorted({round(n.col) for n in spec.nodes})
         self.col_range = (min(n.col for n in spec.nodes), max(n.col for n in spec.nodes))
-        self.windowed = len(cols) > max_columns
-        self.window = max_columns
-        lo_row, hi_row = min(n.row for n in spec.nodes), max(n.row for n in spec.nodes)
-        self.ylim = ylim or (min([lo_row - 0.45] + [m[1] - 0.3 for m in spec.names]), hi_row + 0.62)
-        self.xlim = xlim                               # fixed limits (say, to line up with a heatmap below)
-        ax.set(ylim=self.ylim)
-        self._set_xlim(self._window_at(spec.steps))
-        ax.axis("off")
-        self._sizes()
+        row = {n.id: i for i, n in enumerate(spec.nodes)}
+        self._src = np.array([row[e.src] for e in spec.edges], int)
+        self._dst = np.array([row[e.dst] for e in spec.edges], int)
+        self._state_rows = np.array([row[n.id] for n in self.states], int)
+        self._token_rows = np.array([row[n.id] for n in self.tokens], int)
+        self._token_is_output = np.array([n.kind in OUTPUT_KINDS for n in self.tokens], bool)
+        self._palette = np.array([_rgba(LATER), _rgba(DONE), _rgba(NOW)])
+        self.is_attention = np.array([e.kind == "attention" for e in spec.edges], bool)
+        self.weights = np.ones(len(spec.edges))
+        for i in np.flatnonzero(self.is_attention):  # uniform attention until told otherwise
+            self.weights[i] = 1 / np.sum(self.is_attention & (self._dst == self._dst[i]))
 
-        # states: blocks of cells (one PolyCollection) inside outlined boxes (another)
+    def _draw_states(self) -> None:
+        """Every state: a block of cells (one PolyCollection) in an outlined box (another)."""
+        from matplotlib.collections import PolyCollection
+
         r, c = CELLS
         cw, ch = self.box[0] / c, self.box[1] / r
         verts = []
@@ -259,60 +319,47 @@ class GraphView:
                 for j in range(c):
                     x, y = x0 + j * cw, y0 - (i + 1) * ch
                     verts.append([(x, y), (x + cw, y), (x + cw, y + ch), (x, y + ch)])
-        self.cells = ax.add_collection(PolyCollection(verts, facecolors=BLANK, edgecolors="none", zorder=3,
-                                                      antialiaseds=False))
-        self.outlines = ax.add_collection(PolyCollection(
+        self.cells = self.ax.add_collection(PolyCollection(verts, facecolors=BLANK, edgecolors="none", zorder=3,
+                                                           antialiaseds=False))
+        self.outlines = self.ax.add_collection(PolyCollection(
             [self._rect(n.col, n.row, *self.box) for n in self.states], facecolors="none",
             edgecolors=LATER, linewidths=1.0, zorder=3.5))
-        # edges: one LineCollection of polylines, their heads one PathCollection of rotated triangles
-        self.paths = [self._route(e) for e in spec.edges]
-        self.lines = ax.add_collection(LineCollection(self.paths, linewidths=1.3, capstyle="butt", zorder=2))
-        self.heads = self._heads(ax)
-        # the lit column, and veils over the labels of nodes not computed yet
-        self.lit = ax.add_patch(Rectangle((0, self.ylim[0] + 0.02), 0.9, self.ylim[1] - self.ylim[0] - 0.04,
-                                          fc=NOW, alpha=0.13, ec=NOW, lw=1.5, zorder=1))
-        self.veil = ax.add_collection(PolyCollection(
+
+    def _draw_edges(self) -> None:
+        """Every edge: one LineCollection of polylines; their heads, one collection of turned triangles."""
+        from matplotlib.collections import LineCollection
+
+        self.paths = [self._route(e) for e in self.spec.edges]
+        self.lines = self.ax.add_collection(LineCollection(self.paths, linewidths=1.3, capstyle="butt", zorder=2))
+        self.heads = self._heads(self.ax)
+
+    def _draw_tokens(self) -> None:
+        """The lit column, the tokens' texts and the veils over those not computed yet."""
+        from matplotlib.collections import PolyCollection
+        from matplotlib.patches import Rectangle
+
+        y0, y1 = self.ylim
+        self.lit = self.ax.add_patch(Rectangle((0, y0 + 0.02), 0.9, y1 - y0 - 0.04, fc=NOW, alpha=0.13,
+                                               ec=NOW, lw=1.5, zorder=1))
+        self.veil = self.ax.add_collection(PolyCollection(
             [self._rect(n.col, n.row, 0.98, self.label_h * (4.8 if n.kind in OUTPUT_KINDS else 2.4))
-             for n in self.tokens],
-            facecolors="none", edgecolors="none", zorder=4))
-        self.texts = {n.id: ax.text(n.col, n.row, "", ha="center", va="center", fontsize=fontsize,
-                                    linespacing=1.0, zorder=3.8) for n in self.tokens}
-        # static: captions and each weight's name once, by its first edge
-        for col, row, text, ha, va in spec.names:
-            ax.text(col, row, text, ha=ha, va=va, fontsize=SMALL, color="#374151")
+             for n in self.tokens], facecolors="none", edgecolors="none", zorder=4))
+        self.texts = {n.id: self.ax.text(n.col, n.row, "", ha="center", va="center", fontsize=self.fontsize,
+                                         linespacing=1.0, zorder=3.8) for n in self.tokens}
+
+    def _draw_static(self) -> None:
+        """Captions, each weight's name once (by its leftmost edge, or rightmost) and a windowed view's note."""
+        for col, row, text, ha, va in self.spec.names:
+            self.ax.text(col, row, text, ha=ha, va=va, fontsize=SMALL, color="#374151")
         first = {}
-        for e, path in zip(spec.edges, self.paths):
-            col = self.nodes[e.dst].col
+        for e, path in zip(self.spec.edges, self.paths):
+            col = self.nodes[e.dst].col * (-1 if e.note[2:] == ("last",) else 1)
             if e.weight and e.kind == "flow" and (e.weight not in first or col < first[e.weight][0]):
                 first[e.weight] = (col, e, path)
         for _, e, path in first.values():
             self._weight_label(e, path)
-        self.note = ax.text(1.0, 1.0, "", transform=ax.transAxes, ha="right", va="top", fontsize=SMALL,
-                            color="#b45309")
-
-        self.values: dict[str, np.ndarray] = {}
-        self.lengths: dict[str, int] = {}              # vector length per kind, fixed by the first values
-        self.weights = np.ones(len(spec.edges))
-        attn = [i for i, e in enumerate(spec.edges) if e.kind == "attention"]
-        for i in attn:                                 # uniform attention until told otherwise
-            src_count = sum(1 for k in attn if spec.edges[k].dst == spec.edges[i].dst)
-            self.weights[i] = 1 / src_count
-        self.is_attention = np.array([e.kind == "attention" for e in spec.edges])
-        self.hidden: set[str] = set()
-        self.t = None
-        row = {n.id: i for i, n in enumerate(spec.nodes)}
-        self._src = np.array([row[e.src] for e in spec.edges], int)
-        self._dst = np.array([row[e.dst] for e in spec.edges], int)
-        self._state_rows = np.array([row[n.id] for n in self.states], int)
-        self._token_rows = np.array([row[n.id] for n in self.tokens], int)
-        self._token_is_output = np.array([n.kind in OUTPUT_KINDS for n in self.tokens], bool)
-        self._palette = np.array([_rgba(LATER), _rgba(DONE), _rgba(NOW)])
-        self._role_cache: dict[int, np.ndarray] = {}
-        self._projections: dict[int, np.ndarray] = {}
-        self.label_artists = list(self.texts.values())
-        self.step_artists = [self.lit, self.lines, self.heads, self.cells, self.outlines, self.veil, self.note]
-        self.artists = self.step_artists + self.label_artists
-        self.set_step(spec.steps)
+        self.note = self.ax.text(1.0, 1.0, "", transform=self.ax.transAxes, ha="right", va="top",
+                                 fontsize=SMALL, color="#b45309")
 
     # -- geometry ----------------------------------------------------------------------------
     def _sizes(self) -> None:
@@ -374,20 +421,27 @@ class GraphView:
             x, y = (p + q) / 2
             self.ax.text(x, y + 3 / self.px_row, text, ha="center", va="bottom", **style)
         else:                                               # up: beside the upper part, on the outer side
-            at, side = e.note
+            at, side = e.note[:2]
             x, y = p + at * (q - p)
             right = side == "right"
             self.ax.text(x + (6 if right else -6) / self.px_col, y, text, ha="left" if right else "right",
                          va="center", **style)
 
     def _window_at(self, t: int) -> tuple[float, float]:
-        """x limits: every column, or a window of `max_columns` columns ending a little after step t."""
+        """x limits: every column, or a window of `max_columns` columns holding step t.
+
+        The window stays put while step t is inside it, then jumps so that t sits a third of the
+        way in: it pans (a full redraw) once every several steps, not at every step.
+        """
         lo, hi = self.col_range
         if not self.windowed:
             return self.xlim or (lo - 0.55, hi + 0.55)
         focus = [n.col for n in self.spec.nodes if n.step == t] or [lo]
-        right = min(hi, max(focus) + 2)
-        left = max(lo, right - self.window + 1)
+        a, b = min(focus), max(focus)
+        left = getattr(self, "_left", None)
+        if left is None or a < left + 1 or b > left + self.window - 2:
+            left = a - self.window // 3
+        left = self._left = min(max(lo, left), hi - self.window + 1)
         return left - 0.55, left + self.window - 1 + 0.55
 
     def _set_xlim(self, lim) -> bool:
@@ -467,6 +521,7 @@ class GraphView:
         _check_length("t", t, 0, self.spec.steps)
         self.t = int(t)
         panned = self._set_xlim(self._window_at(self.t)) if self.windowed else False
+        self.note.set_visible(self.windowed)
         if self.windowed:
             lo, hi = self.ax.get_xlim()
             shown = [m.step for m in self.spec.nodes if lo < m.col < hi and m.step > 0]
@@ -514,7 +569,8 @@ class GraphView:
         have = [i for i, n in enumerate(self.states) if n.id in self.values]
         if have:
             x = np.stack([self._compact(self.values[self.states[i].id]) for i in have])     # (n, 8)
-            face[have] = self.cmap((np.clip(x / self.vmax, -1, 1) + 1) / 2)
+            face[have] = np.where(np.isnan(x)[..., None], _rgba(BLANK),
+                                  self.cmap((np.clip(np.nan_to_num(x) / self.vmax, -1, 1) + 1) / 2))
         later = codes[self._state_rows] == 0
         face[later, :, :3] = face[later, :, :3] * (1 - FADE) + FADE
         face[~shown[self._state_rows], :, 3] = 0
@@ -555,10 +611,10 @@ class GraphView:
         self.veil.set_facecolors(veil)
 
     def _compact(self, vec: np.ndarray) -> np.ndarray:
-        """8 numbers for a vector: itself (padded with 0) if short, else a fixed projection."""
+        """8 numbers for a vector: itself (padded with NaN, drawn blank) if short, else a fixed projection."""
         k = CELLS[0] * CELLS[1]
         if vec.size <= k:
-            return np.pad(vec, (0, k - vec.size))
+            return np.pad(vec, (0, k - vec.size), constant_values=np.nan)
         P = self._projections.get(vec.size)
         if P is None:
             q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((vec.size, k)))

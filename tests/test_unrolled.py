@@ -177,6 +177,7 @@ def test_different_states_look_different_and_equal_states_alike():
     c1, c2 = short.colours_of("h1"), short.colours_of("h2")
     assert c1[0, 0] > c1[0, 2] and c2[0, 2] > c2[0, 0]           # +0.9 red, -0.9 blue, first units first
     assert np.allclose(short.colours_of("h0")[:, :3], unrolled._rgba(unrolled.BLANK)[:3])   # no values: blank
+    assert np.allclose(c1[4:, :3], unrolled._rgba(unrolled.BLANK)[:3])      # 4 units: the other 4 cells blank
 
 
 def test_later_states_are_faded():
@@ -276,3 +277,38 @@ def test_demo_scrubs_t_and_updates_fast():
     w.controls["t"].value = 5
     assert w.image.value != first and w.message.value == ""
     assert np.median(w.latencies_ms[1:]) < 200     # a loose bound on a shared machine; scripts/bench.py is strict
+
+
+def test_the_state_can_be_called_s_and_the_chain_drawn_alone():
+    spec = unrolled.rnn_spec(3, inputs=False, outputs=False, state="s")
+    assert {n.id for n in spec.nodes} == {"s0", "s1", "s2", "s3"}
+    assert edges(spec, "W_ss") == {("s0", "s1"), ("s1", "s2"), ("s2", "s3")} and len(spec.edges) == 3
+    view = view_of(spec, height=1.6)
+    view.set_step(3)
+    assert view.roles()["s1"] == "done" and view.drawn_edges == [("s0", "s1"), ("s1", "s2"), ("s2", "s3")]
+    with pytest.raises(ValueError, match="state must be"):
+        unrolled.rnn_spec(3, state="c")
+
+
+def test_a_long_sequence_pans_now_and_then_and_always_shows_step_t():
+    view = view_of(unrolled.rnn_spec(40))
+    pans = 0
+    for t in range(1, 41):
+        pans += view.set_step(t)
+        lo, hi = view.ax.get_xlim()
+        assert lo < t < hi
+    assert 2 <= pans <= 8
+
+
+def test_notebook_02_draws_its_graph_with_this_helper():
+    from helpers import numbers, rnn, rnn_widget
+
+    vocab = numbers.build_vocab()
+    w = rnn_widget.RNNWidget(rnn.init_params(len(vocab), 8), vocab, phrase="three hundred and five", t=2)
+    view = w.graph.view
+    assert isinstance(view, unrolled.GraphView) and view.spec.steps == rnn_widget.MAX_STEPS
+    assert view.texts["x2"].get_text() == "three" and not view.texts["x6"].get_visible()   # <bos> + 4 words
+    assert view.roles()["h2"] == "now" and set(view.values) == {"h0", "h1", "h2"}        # the states so far
+    assert not np.allclose(view.colours_of("h1"), view.colours_of("h2"))
+    w.controls["t"].value = 4
+    assert view.roles()["h4"] == "now" and "h4" in view.values
