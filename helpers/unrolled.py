@@ -37,6 +37,8 @@ A :class:`GraphView` draws every node and edge once, then only changes colours:
     view.set_step(t)                   # the path into step t (0..steps) lit; True if the view panned
     view.set_edge_weights({("e2", "s3"): 0.7})               # in [0, 1]: attention's alpha
     view.set_length(n)                 # hide the steps after n: a shorter input in a spec built long
+    view.set_hidden(ids)               # hide any nodes, e.g. a shorter source: seq2seq_spec(S_max, ..)
+                                       #   with the words in x/e(S_max - S + 1)..S_max, e1.. hidden
     view.roles(t)                      # node id -> "now", "done" or "later" at step t
     view.label_artists, view.step_artists, view.artists      # for LiveFigure layers / blitting
     view.drawn_edges, view.colours_of(node_id)                # what is drawn now (for tests)
@@ -271,7 +273,9 @@ class GraphView:
         self._draw_static()
         self.values: dict[str, np.ndarray] = {}
         self.lengths: dict[str, int] = {}              # vector length per kind, fixed by the first values
-        self.hidden: set[str] = set()
+        self.hidden: set[str] = set()                  # drawn invisible: _after (set_length) | _chosen (set_hidden)
+        self._after: set[str] = set()
+        self._chosen: set[str] = set()
         self.t = None
         self._role_cache: dict[int, np.ndarray] = {}
         self._projections: dict[int, np.ndarray] = {}
@@ -509,11 +513,24 @@ class GraphView:
     def set_length(self, n: int) -> None:
         """Hide the nodes of steps after n (and their edges): a shorter input in a spec built long."""
         _check_length("n", n, 0, self.spec.steps)
-        self.hidden = {m.id for m in self.spec.nodes if m.step > n}
-        for node_id, text in self.texts.items():
-            text.set_visible(node_id not in self.hidden)
+        self._after = {m.id for m in self.spec.nodes if m.step > n}
         if self.t is not None and self.t > n:
             self.t = n
+        self._hide()
+
+    def set_hidden(self, ids) -> None:
+        """Hide these nodes (and their edges) besides the steps after set_length's n; () shows them again."""
+        unknown = [i for i in ids if i not in self.nodes]
+        if unknown:
+            raise ValueError(f"set_hidden: {unknown[0]!r} is not in this {self.spec.name} spec; it has "
+                             f"{_id_list(self.spec)}")
+        self._chosen = set(ids)
+        self._hide()
+
+    def _hide(self) -> None:
+        self.hidden = self._after | self._chosen
+        for node_id, text in self.texts.items():
+            text.set_visible(node_id not in self.hidden)
         self._paint()
 
     def set_step(self, t: int) -> bool:
