@@ -67,8 +67,9 @@ class UnrolledGraph:
 
     def set_phrase(self, words: list[str], tops: list[str], correct: np.ndarray) -> None:
         """Inputs under each step and the top predicted word above it (green: right, red: wrong)."""
-        self.view.set_labels({f"x{i}": w for i, w in enumerate(words, 1)} | {f"y{i}": w for i, w in enumerate(tops, 1)},
-                             colors={f"y{i}": "#15803d" if ok else "#dc2626" for i, ok in enumerate(correct, 1)})
+        labels = {f"x{i}": w for i, w in enumerate(words, 1)} | {f"y{i}": w for i, w in enumerate(tops, 1)}
+        colours = {f"y{i}": "#15803d" if ok else "#dc2626" for i, ok in enumerate(correct, 1)}
+        self.view.set_labels(labels, colors=colours)
         self.view.set_length(len(words))
 
     def set_step(self, t: int, h: np.ndarray | None = None) -> None:

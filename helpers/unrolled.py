@@ -171,8 +171,8 @@ def rnn_spec(T: int, outputs: bool = True, inputs: bool = True, state: str = "h"
     return Spec("rnn", tuple(nodes), tuple(edges), T, ((0, 1.22, f"${h}_0$", "center", "bottom"),))
 
 
-def _bus(src_col: float, dst_col: float, src_row: float = 0, row: float = 0.5, dst_row: float = 1) -> tuple:
-    """Waypoints of an edge that runs along a bus at `row` and rises into (dst_col, dst_row)."""
+def _bus(src_col: float, dst_col: float, row: float = 0.5) -> tuple:
+    """Waypoints of an edge that runs along a bus at `row` (under the states) and rises into its node."""
     return ((src_col + 0.32, row), (dst_col - 0.34, row))
 
 
@@ -211,7 +211,8 @@ def seq2seq_spec(S: int, T: int, c_every_step: bool = False, attention: bool = F
         col = s0 + t
         nodes += [Node(f"d{t}", "d", col, 0, f"d_{t}", t), Node(f"s{t}", "s", col, 1, f"s_{t}", t),
                   Node(f"y{t}", "y", col, 2, f"y_{t}", t)]
-        edges += [Edge(f"d{t}", f"s{t}", "W_ds"), Edge(f"s{t - 1}", f"s{t}", "W_ss"), Edge(f"s{t}", f"y{t}", "W_sy", note=(0.6, "right", "last"))]
+        edges += [Edge(f"d{t}", f"s{t}", "W_ds"), Edge(f"s{t - 1}", f"s{t}", "W_ss"),
+                  Edge(f"s{t}", f"y{t}", "W_sy", note=(0.6, "right", "last"))]   # named clear of the arcs
     if c_every_step:
         edges += [Edge("C", f"s{t}", "W_Cs", via=_bus(c, s0 + t)) for t in range(T, 0, -1)]
     if attention:
