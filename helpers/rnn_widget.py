@@ -33,6 +33,8 @@ def parse_phrase(text: str, vocab: numbers.Vocab) -> list[str]:
             raise InputError(f"numbers from 1 to {numbers.MAX_NUMBER} only (digits 0-9), not {text[:12]}")
         text = numbers.phrase(int(digits))
     words = numbers.tokenize(text)
+    if not words:
+        raise InputError("no words there: type a number phrase, e.g. 'three hundred and five' (or just 305)")
     if len(words) > MAX_WORDS:
         raise InputError(f"that is {len(words)} words; the widget draws at most {MAX_WORDS}")
     for w in words:
