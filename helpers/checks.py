@@ -214,6 +214,9 @@ def as_numbers(value, what: str) -> np.ndarray:
 
 
 def _shape_problem(got: np.ndarray, want: np.ndarray, what: str) -> str:
+    """What is wrong with got's shape, in words (expected and actual, and a guess why)."""
+    if want.ndim == 0:
+        return f"{what} should be one number, got an array of shape {got.shape}"
     if got.ndim == want.ndim == 1:
         return f"{what} has {got.size} values, expected {want.size}"
     text = f"{what} has shape {got.shape}, expected {want.shape}"
