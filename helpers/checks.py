@@ -109,7 +109,7 @@ def _outcome(call):
     except OutOfTime:
         return "timeout", None
     except BaseException as err:  # noqa: BLE001 - the learner's error, reported as a hint
-        if isinstance(err, (KeyboardInterrupt, SystemExit)):
+        if isinstance(err, KeyboardInterrupt):   # the learner pressed stop: stop
             raise
         return "raised", err
 
