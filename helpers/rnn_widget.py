@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import ipywidgets as widgets
 import numpy as np
@@ -22,14 +23,18 @@ EXAMPLES = ["three thousand, three hundred and thirty-three", "three hundred and
 
 def parse_phrase(text: str, vocab: numbers.Vocab) -> list[str]:
     """The words of a typed phrase (digits like '305' are written out); InputError if unusable."""
-    text = (text or "").strip()
+    text = str(text or "").strip()
     if not text:
         raise InputError("type a number phrase, e.g. 'three hundred and five' (or just 305)")
-    if text.isdigit():
-        if not 1 <= int(text) <= numbers.MAX_NUMBER:
-            raise InputError(f"numbers from 1 to {numbers.MAX_NUMBER} only, not {text}")
-        text = numbers.phrase(int(text))
+    if re.fullmatch(r"[+-]?\d+", text):                   # digits (of any script, any length)
+        digits = text.lstrip("+-")
+        if not (digits.isascii() and len(digits) <= 6 and text[0] != "-"
+                and 1 <= int(digits) <= numbers.MAX_NUMBER):
+            raise InputError(f"numbers from 1 to {numbers.MAX_NUMBER} only (digits 0-9), not {text[:12]}")
+        text = numbers.phrase(int(digits))
     words = numbers.tokenize(text)
+    if not words:
+        raise InputError("no words there: type a number phrase, e.g. 'three hundred and five' (or just 305)")
     if len(words) > MAX_WORDS:
         raise InputError(f"that is {len(words)} words; the widget draws at most {MAX_WORDS}")
     for w in words:
