@@ -265,8 +265,8 @@ def markdown(results: dict) -> str:
               f"Measured by `make bench` on {results['date']}: {results['machine']}. "
               f"Notebook times are the median of {results['runs']} runs in a fresh kernel; widget times are "
               f"from a new control value to the new image, over ≥ {MIN_CHANGES} changes.",
-              f"This machine's {speed_line(results.get('speed'))} (`python scripts/bench.py --speed`: "
-              f"{SPEED_WORKLOAD}; lower is faster): compare it with your machine's to scale the times above."]
+              speed_line(results.get("speed")).capitalize() + f" ({SPEED_WORKLOAD}; lower is faster): "
+              "`python scripts/bench.py --speed` prints your machine's figure, to compare with this one."]
     return "\n".join(lines)
 
 
