@@ -3,6 +3,7 @@
 #   make test   set up (first time) and run every test, the real-browser test included
 #   make test-min  every dependency at exactly its declared floor (.venv-min): unit, widget, notebook tests
 #   make bench  measure notebook times, widget latency and headline results
+#   make site   build the course as a static HTML site, offline (build/site/index.html)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -16,7 +17,7 @@ PYCHECK   := @$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11
 TORCH  ?= torch==2.13.0
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup lab test test-fast test-min browser bench strip clean
+.PHONY: setup lab test test-fast test-min browser bench strip clean site site-test
 
 setup: $(STAMP)
 
@@ -39,15 +40,16 @@ browser:
 	  echo "or set CHROMIUM=/path/to/chromium; the browser test is skipped without it"; fi
 
 test: $(STAMP) browser
-	CHROMIUM=$(CHROMIUM) $(PY) -m pytest
+	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -m "not site"
 
 # unit and widget tests only (seconds): no notebook execution, no browser
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not notebook and not browser"
+	$(PY) -m pytest -m "not notebook and not browser and not claims and not site"
 
 # The declared floors, proven: a separate venv with every dependency of pyproject.toml (test
 # extras too) pinned at exactly its ">=" floor by scripts/min_requirements.py, torch at $(TORCH)
-# (an exact pin). Runs everything but the browser test and the claims suite.
+# (an exact pin). Runs the unit, widget and notebook tests: not the browser test, the claims
+# suite or the static site (its extra is a tool for publishing, not needed to follow the course).
 $(STAMP_MIN): pyproject.toml scripts/min_requirements.py
 	$(PYCHECK)
 	test -x $(PY_MIN) || $(PYTHON) -m venv $(VENV_MIN)
@@ -57,7 +59,7 @@ $(STAMP_MIN): pyproject.toml scripts/min_requirements.py
 
 test-min: $(STAMP_MIN)
 	$(PY_MIN) scripts/min_requirements.py --torch "$(TORCH)" --check
-	$(PY_MIN) -m pytest -m "not browser and not claims"
+	$(PY_MIN) -m pytest -m "not browser and not claims and not site"
 
 bench: $(STAMP)
 	$(PY) scripts/bench.py
@@ -68,3 +70,17 @@ strip: $(STAMP)
 
 clean:
 	rm -rf build .pytest_cache
+
+# the static site: its own extra (Sphinx, myst-nb, the book theme, MathJax shipped locally)
+SITE_STAMP := $(VENV)/.unrolled-site-installed
+
+$(SITE_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[test,site]"
+	touch $(SITE_STAMP)
+
+site: $(SITE_STAMP)
+	$(PY) scripts/build_site.py
+
+# builds the site and opens every page in Chromium, all non-local requests blocked
+site-test: $(SITE_STAMP) browser
+	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -m site

@@ -105,7 +105,7 @@ def test_makefile_test_min_installs_the_pins_and_runs_the_tests():
     assert re.search(r"^test-min:", make, re.M) and ".venv-min" in make
     assert "scripts/min_requirements.py --torch \"$(TORCH)\" >" in make
     assert "min_requirements.py --torch \"$(TORCH)\" --check" in make
-    assert '-m pytest -m "not browser and not claims"' in make
+    assert '-m pytest -m "not browser and not claims and not site"' in make
     assert ".venv-min/" in (ROOT / ".gitignore").read_text().splitlines()
 
 
