@@ -119,10 +119,11 @@ def reference_workload(steps: int = 2000) -> dict:
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        gen = torch.Generator().manual_seed(0)
-        cell = torch.nn.GRUCell(16, 64)
-        x = torch.randn(16, 16, generator=gen)
-        h = torch.zeros(16, 64)
+        with torch.random.fork_rng():  # the weights' draw leaves the global generator as it was
+            torch.manual_seed(0)
+            cell = torch.nn.GRUCell(16, 64)
+            x = torch.randn(16, 16)  # (B, inputs)
+        h = torch.zeros(16, 64)  # (B, H)
         with torch.no_grad():
             start = time.perf_counter()
             for _ in range(steps):

@@ -55,13 +55,15 @@ def test_machine_speed_is_the_best_of_its_repeats():
     assert bench.speed_line(speed) == "machine speed: 7 ms for the reference workload"
 
 
-def test_reference_workload_runs_on_one_thread_and_restores_the_count():
+def test_reference_workload_restores_the_thread_count_and_the_generator():
     import torch
 
     before = torch.get_num_threads()
+    state = torch.random.get_rng_state()
     r = bench.reference_workload(steps=20)
     assert r["torch_ms"] > 0 and r["numpy_ms"] > 0 and r["ms"] == pytest.approx(r["torch_ms"] + r["numpy_ms"])
     assert torch.get_num_threads() == before
+    assert torch.equal(torch.random.get_rng_state(), state), "the global torch generator was moved"
 
 
 def _results():
