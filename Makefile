@@ -52,7 +52,8 @@ test-fast: $(STAMP)
 # suite or the static site (its extra is a tool for publishing, not needed to follow the course).
 $(STAMP_MIN): pyproject.toml scripts/min_requirements.py
 	$(PYCHECK)
-	test -x $(PY_MIN) || $(PYTHON) -m venv $(VENV_MIN)
+	@test ! -e $(VENV_MIN) -o -f $(VENV_MIN)/pyvenv.cfg || { echo "$(VENV_MIN) is not a venv: not clearing it"; exit 1; }
+	$(PYTHON) -m venv --clear $(VENV_MIN)   # new each time the floors change: nothing left from before
 	$(PYTHON) scripts/min_requirements.py --torch "$(TORCH)" > $(VENV_MIN)/requirements-min.txt
 	$(PY_MIN) -m pip install --quiet -r $(VENV_MIN)/requirements-min.txt -e ".[test]"
 	touch $(STAMP_MIN)
