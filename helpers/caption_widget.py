@@ -5,6 +5,7 @@ import html
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.patches import Rectangle
 
 from . import captioning, scenes
 from .live import InputError, LiveFigure, new_figure
@@ -103,7 +104,9 @@ class CaptionWidget(LiveFigure):
         ax_p.yaxis.tick_right()
         ax_p.set_xticklabels(WORD_COLUMNS, rotation=90, fontsize=8)
         (self.pick,) = ax_p.plot([], [], "o", ms=3, color="#f59e0b")
-        self.marks = [ax.axhspan(-0.5, 0.5, fill=False, edgecolor="#f59e0b", lw=2) for ax in (ax_h, ax_p)]
+        # a Rectangle across the axes (x in axes units), not axhspan: its set_y works on every matplotlib
+        self.marks = [ax.add_patch(Rectangle((0, -0.5), 1, 1, transform=ax.get_yaxis_transform(), fill=False,
+                                             edgecolor="#f59e0b", lw=2)) for ax in (ax_h, ax_p)]
         self.title = self.fig.text(0.01, 0.94, "", fontsize=12, weight="bold", va="center")
         self.info = widgets.HTML(value="")          # decoder, score, step details: text outside the figure
         self.animate(self.img, self.v_img, self.h_img, self.p_img, self.pick, *self.marks, *self.in_text,
