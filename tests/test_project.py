@@ -53,9 +53,9 @@ def test_envcheck_names_a_missing_package_and_its_fix():
 def test_ci_runs_the_readme_test_command_then_the_floors():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "make test" in readme and "make test-min" in readme
+    assert "make test" in readme and "make test-min" in readme and "make site-test" in readme
     commands = re.findall(r"^make [\w-]+$", ci, re.M)
-    assert commands == ["make test", "make test-min"], commands
+    assert commands == ["make test", "make test-min", "make site-test"], commands
     assert re.search(r"^set -euo pipefail$", ci, re.M), "a failing make must fail CI"
     assert "torch==2.13.0" in (ROOT / "Makefile").read_text()
 
