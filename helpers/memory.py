@@ -26,12 +26,12 @@ def fold_state(step, s0, xs):
     return s
 
 
-def unrolled_formula(t: int) -> str:
-    """The state s_t written out as nested f's, e.g. f(f(s_0, x_1; θ), x_2; θ) for t = 2."""
-    if t < 0:
-        raise ValueError(f"t must be >= 0, got {t}")
-    text = "s_0"
-    for k in range(1, t + 1):
+def unrolled_formula(t: int, start: int = 0) -> str:
+    """The state s_t written out as nested f's from s_start, e.g. f(f(s_0, x_1; θ), x_2; θ) for t = 2."""
+    if not 0 <= start <= t:
+        raise ValueError(f"need 0 <= start <= t, got start = {start}, t = {t}")
+    text = f"s_{start}"
+    for k in range(start + 1, t + 1):
         text = f"f({text}, x_{k}; θ)"
     return f"s_{t} = {text}"
 

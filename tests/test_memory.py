@@ -23,8 +23,11 @@ def one_thread():
 def test_unrolled_formula_is_the_seeds_nest():
     assert memory.unrolled_formula(0) == "s_0 = s_0"
     assert memory.unrolled_formula(3) == "s_3 = f(f(f(s_0, x_1; θ), x_2; θ), x_3; θ)"
+    assert memory.unrolled_formula(4, start=2) == "s_4 = f(f(s_2, x_3; θ), x_4; θ)"
     with pytest.raises(ValueError):
         memory.unrolled_formula(-1)
+    with pytest.raises(ValueError):
+        memory.unrolled_formula(2, start=3)
 
 
 def test_fold_state_is_the_recurrence():
@@ -251,7 +254,7 @@ def test_phase_widget_updates_in_place():
     assert "2 stable" in w.title.get_text()
     assert w.message.value == ""
     w.controls["scale"].value = 0.0                       # a slider at its end: a note, no traceback
-    assert "W = 0" in w.message.value
+    assert "W_hh = 0" in w.message.value
 
 
 def _cells(H=6):
