@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import RUNS, torch_threads
-from helpers import gates_widget, memory
+from helpers import gates, gates_widget, memory
 
 pytestmark = pytest.mark.claims
 
@@ -84,6 +84,14 @@ def test_05_gates_do_not_remember_before_training():
             c = recall_run(kind, s, t)["influence"]
             assert c["untrained"][-1] < c["untrained"][0] / 20, (kind, s, t)       # fades geometrically
             assert c["trained"][-1] > 0.1, (kind, s, t)                             # kept alive after training
+
+
+@pytest.mark.parametrize("seed", sorted({s for s, _ in RUNS}))
+def test_05_fresh_gates_sit_near_a_half_and_the_lstm_forget_gate_near_0_73(seed):
+    X, _, _ = memory.recall_batch(np.full(64, 12), np.random.default_rng(0))
+    for kind, gate, want in (("gru", "z", 0.5), ("lstm", "f", 0.73)):
+        k, p, _, _ = memory.numpy_cell(memory.make_recall_net(kind, H=8, seed=seed))
+        assert abs(gates.run(k, p, X)[gate].mean() - want) < 0.1, (kind, seed)
 
 
 def test_05_cnn_wins_local_rnn_wins_long_range():
