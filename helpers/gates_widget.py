@@ -135,7 +135,7 @@ class GatesWidget(LiveFigure):
             h = ax.plot(t, np.full(T_MAX, np.nan), "o-", color="#b91c1c", ms=2.5, lw=1.2, label="h_t")[0]
             twin = ax.twinx()                             # the LSTM's c_t on its own scale (right)
             twin.tick_params(labelsize=7, colors="#7c3aed")
-            c = twin.plot(t, np.full(T_MAX, np.nan), "--", color="#7c3aed", lw=1.2, label="c_t (right scale)")[0]
+            c = twin.plot(t, np.full(T_MAX, np.nan), "--", color="#7c3aed", lw=1.2, label="c_t (LSTM, right scale)")[0]
             self.twins.append(twin)
             self.unit_lines.append((keep, h, c))
             ax.axhline(0, color="k", lw=0.5)

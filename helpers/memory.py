@@ -312,12 +312,12 @@ def _answers(model, delay: int, n: int, seed: int):
 
 
 def recall_accuracy(model, delays, n: int = 200, seed: int = 1) -> np.ndarray:
-    """Held-out accuracy at each delay D (n fresh sequences per D, the same ones recall_confusion reads).  # (len(delays),)"""
+    """Held-out accuracy at each delay D, on the n sequences recall_confusion reads.  # (len(delays),)"""
     return np.array([np.mean(np.equal(*_answers(model, int(d), n, seed))) for d in delays])
 
 
 def recall_confusion(model, delay: int, n: int = 200, seed: int = 1) -> np.ndarray:
-    """Counts of (true first letter, answer) on the n held-out sequences recall_accuracy uses at this delay.  # (4, 4)"""
+    """Counts of (true first letter, answer) on recall_accuracy's n sequences at this delay.  # (4, 4)"""
     y, pred = _answers(model, delay, n, seed)
     counts = np.zeros((K_RECALL, K_RECALL), int)
     np.add.at(counts, (y, pred), 1)
