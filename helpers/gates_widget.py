@@ -102,7 +102,7 @@ class GatesWidget(LiveFigure):
             np.full(16, 20), np.random.default_rng(0))[0])["c"]).max())) if kind == "lstm" else 1.0
             for kind, cell in cells.items()}
         H = next(iter(cells.values()))[1]["W_hh"].shape[1]
-        self.H, self.kind_drawn = H, None
+        self.H, self.kind_drawn, self.backgrounds = H, None, {}
         self.fig = new_figure(9.6, 6.4, dpi=80)
         grid = self.fig.add_gridspec(3, 3, width_ratios=[2.2, 2.2, 1], height_ratios=[1, 1, 1.1],
                                      left=0.06, right=0.94, top=0.87, bottom=0.08, hspace=0.55, wspace=0.28)
@@ -150,10 +150,18 @@ class GatesWidget(LiveFigure):
         ax_p.set(xticks=range(memory.K_RECALL), xticklabels=list(memory.LETTERS), ylim=(0, 1))
         ax_p.set_title("answer at the last step", fontsize=9)
         ax_p.tick_params(labelsize=7)
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import Normalize
+
+        c_max = max(self.c_lim.values())
         self.cbar = self.fig.colorbar(self.gate_img, cax=ax_g.inset_axes([1.01, 0, 0.015, 1]))
+        self.cbar_c = self.fig.colorbar(ScalarMappable(Normalize(-c_max, c_max), "RdBu_r"),
+                                        cax=ax_g.inset_axes([1.01, 0, 0.015, 1]))
         cbar = self.fig.colorbar(self.h_img, cax=ax_h.inset_axes([1.01, 0, 0.015, 1]))
-        for cb in (self.cbar, cbar):
+        for cb in (self.cbar, self.cbar_c, cbar):
             cb.ax.tick_params(labelsize=7)
+        for twin in self.twins:
+            twin.set_ylim(-c_max, c_max)
         self.title = self.fig.suptitle("", fontsize=11)
         self.animate(self.gate_img, self.h_img, *self.tokens.values(), *self.boxes,
                      *[line for lines in self.unit_lines for line in lines], *self.bars)
@@ -166,8 +174,18 @@ class GatesWidget(LiveFigure):
             "unit": widgets.Dropdown(options=[AUTO_A] + list(range(H)), value=AUTO_A, description="left unit"),
             "compare": widgets.Dropdown(options=[AUTO_B] + list(range(H)), value=AUTO_B, description="right unit"),
         }
+        self.backgrounds = {}                             # one static picture per view: drawn once, here
+        for kind, show in {(SHOWN[m][0], SHOWN[m][1] == "c") for m in choices}:
+            self._restyle(kind, "c" if show else "")
+            self.render()
         self.connect()
         self.update()
+
+    def render(self) -> bytes:
+        """LiveFigure.render, keeping the static picture of each view (gate or c_t, GRU or LSTM)."""
+        png = super().render()
+        self.backgrounds[self.kind_drawn] = self._background
+        return png
 
     def units(self, kind: str) -> tuple[int, int]:
         """The two units drawn up close: pinned by the menus, or chosen from the weights (never from the text)."""
@@ -177,22 +195,23 @@ class GatesWidget(LiveFigure):
         return a, b
 
     def _restyle(self, kind: str, show: str) -> None:
-        """A gate (0..1, green) or the cell state c_t (±c_lim, red/blue): colours, colour bar, panel limits."""
+        """A gate (0..1, green) or the cell state c_t (red/blue): colours, colour bar, c_t's scale shown or not."""
         drawn = (kind, show == "c")
         if drawn == self.kind_drawn:
             return
         self.kind_drawn = drawn
-        lim = self.c_lim[kind]
+        c_max = max(self.c_lim.values())
         if show == "c":
             self.gate_img.set_cmap("RdBu_r")
-            self.gate_img.set_clim(-lim, lim)
+            self.gate_img.set_clim(-c_max, c_max)
         else:
             self.gate_img.set_cmap("YlGn")
             self.gate_img.set_clim(0, 1)
+        self.cbar.ax.set_visible(show != "c")
+        self.cbar_c.ax.set_visible(show == "c")
         for twin in self.twins:
-            twin.set_ylim(-lim, lim)
             twin.set_visible(kind == "lstm")
-        self.invalidate()
+        self._background = self.backgrounds.get(drawn)   # None: drawn in full on the next render
 
     def refresh(self) -> None:
         """Read the controls, run the trained cell over the text, redraw heatmaps, unit lines and bars."""
