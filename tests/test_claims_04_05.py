@@ -61,6 +61,11 @@ def test_04_spread_over_runs_is_what_the_prose_says():
     assert 0.34 <= acc[:, MAX_TRAIN_DELAY - 1].min() and acc[:, MAX_TRAIN_DELAY - 1].max() <= 0.55
 
 
+def test_04_the_notebook_run_keeps_a_single_group_at_d20():
+    for threads in (1, 2):
+        assert len(recall_run("rnn", 0, threads)["groups"][MAX_TRAIN_DELAY]) == 1
+
+
 def test_04_vanilla_keeps_only_groups_and_scores_near_groups_over_four():
     for s, t in RUNS:
         r = recall_run("rnn", s, t)
