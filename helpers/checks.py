@@ -20,7 +20,6 @@ from __future__ import annotations
 import copy
 import ctypes
 import html
-import math
 import signal
 import threading
 import time
@@ -104,17 +103,19 @@ def run_limited(fn, args: tuple, seconds: float = TIME_LIMIT):
 
 
 def _outcome(call):
+    """Run call(): ('ok', value), ('raised', error) or ('timeout', None)."""
     try:
         return "ok", call()
     except OutOfTime:
         return "timeout", None
     except BaseException as err:  # noqa: BLE001 - the learner's error, reported as a hint
-        if isinstance(err, (KeyboardInterrupt, SystemExit)):
+        if isinstance(err, KeyboardInterrupt):   # the learner pressed stop: stop
             raise
         return "raised", err
 
 
 def _run_with_alarm(call, seconds: float):
+    """run_limited on the main thread: a SIGALRM timer, the caller's own timer given back."""
     armed = [True]
 
     def on_alarm(_signum, _frame):
@@ -140,6 +141,7 @@ def _run_with_alarm(call, seconds: float):
 
 
 def _run_in_thread(call, seconds: float):
+    """run_limited anywhere else: a daemon thread, sent OutOfTime when the time is up."""
     box = {}
 
     def target():
@@ -212,6 +214,9 @@ def as_numbers(value, what: str) -> np.ndarray:
 
 
 def _shape_problem(got: np.ndarray, want: np.ndarray, what: str) -> str:
+    """What is wrong with got's shape, in words (expected and actual, and a guess why)."""
+    if want.ndim == 0:
+        return f"{what} should be one number, got an array of shape {got.shape}"
     if got.ndim == want.ndim == 1:
         return f"{what} has {got.size} values, expected {want.size}"
     text = f"{what} has shape {got.shape}, expected {want.shape}"
@@ -239,6 +244,7 @@ def _outputs(got, want, names):
 
 
 def _differs(got: np.ndarray, want: np.ndarray, atol: float) -> bool:
+    """True unless got has want's shape and values (within atol)."""
     return got.shape != want.shape or not np.allclose(got, want, atol=atol, rtol=1e-5, equal_nan=False)
 
 
@@ -271,6 +277,7 @@ def _problem(got, want, names, atol: float, overflow: bool) -> str:
 
 
 def _matches(got, want, names, atol: float) -> bool:
+    """True if got is an acceptable answer where want is right."""
     try:
         return not _problem(got, want, names, atol, False)
     except Exception:  # noqa: BLE001
@@ -278,6 +285,7 @@ def _matches(got, want, names, atol: float) -> bool:
 
 
 def _error_line(err: BaseException) -> str:
+    """'ValueError: ...', the last line of an error, short."""
     return traceback.format_exception_only(type(err), err)[-1].strip()[:160]
 
 
@@ -348,6 +356,7 @@ def _argument(reference, path: str) -> str:
 
 
 def _diagnosis(got, want, case: Case, mistakes, outputs, atol, explain) -> str:
+    """A sentence naming the mistake got shows (explain's, or a known wrong version's), or ''."""
     if explain is not None:
         try:
             said = explain(got, want, copy.deepcopy(case.args))
@@ -374,6 +383,7 @@ def _sentence(text: str) -> str:
 
 
 def _not_yet(name: str, problem: str, note: str, hints) -> Verdict:
+    """Count a wrong attempt and answer with the problem, the case's note and the hint of this step."""
     n = _attempts[name] = _attempts.get(name, 0) + 1
     k = min(n, len(hints))
     step = f"Hint {k} of {len(hints)}" + (" (the answer)" if k == len(hints) > 1 else "")

@@ -32,9 +32,7 @@ def tokenize(text: str) -> list[str]:
 def split_numbers(max_number: int = MAX_NUMBER, seed: int = SEED,
                   held_out: float = HELD_OUT_FRACTION) -> dict[str, np.ndarray]:
     """Numbers 1..max_number shuffled with a seed and cut into 'train' and 'held_out'."""
-    held_out = fraction(held_out, "held_out")
-    if isinstance(max_number, bool) or not isinstance(max_number, (int, np.integer)) or max_number < 2:
-        raise ValueError(f"max_number must be a whole number >= 2, got {max_number!r}")
+    held_out, max_number = fraction(held_out, "held_out"), whole(max_number, "max_number", 2)
     if not 0 < held_out < 1:
         raise ValueError(f"held_out must be strictly between 0 and 1 (both parts non-empty), got {held_out}")
     numbers = np.arange(1, max_number + 1)
@@ -44,6 +42,13 @@ def split_numbers(max_number: int = MAX_NUMBER, seed: int = SEED,
     if not 0 < cut < len(numbers):
         raise ValueError(f"held_out = {held_out} leaves a part of {len(numbers)} numbers empty")
     return {"train": np.sort(numbers[:cut]), "held_out": np.sort(numbers[cut:])}
+
+
+def whole(value, name: str, low: int) -> int:
+    """value as an int >= low, or ValueError naming it (floats, text and bools are refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+    return int(value)
 
 
 def fraction(value, name: str) -> float:

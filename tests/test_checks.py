@@ -70,6 +70,10 @@ def _rnn_zeroes_W_hh(p, h, x):
     return np.tanh(x @ p["W_xh"].T + p["b_h"])
 
 
+def _recurse(*args):
+    return _recurse(*args)
+
+
 def _loop(*_):
     while True:
         pass
@@ -149,6 +153,8 @@ def test_every_kind_of_wrong_answer_is_rejected_fast_and_quietly(name):
         assert seconds < 2.0, f"{name} took {seconds:.1f} s on a {kind} answer"
     assert not check(None) and "None" in check(None).message
     assert not check(42) and "function itself" in check(42).message
+    assert "SystemExit" in check(lambda *a: exit()).message
+    assert "RecursionError" in check(_recurse).message
     stub = check(lambda *a: (_ for _ in ()).throw(NotImplementedError))
     assert not stub and "NotImplementedError" in stub.message
 
