@@ -169,6 +169,31 @@ def kind_of(module) -> str:
     return {"RNN": "rnn", "GRU": "gru", "LSTM": "lstm"}[type(module).__name__]
 
 
+# -- check your understanding (notebook 05) ----------------------------------------------
+def understanding() -> dict:
+    """Notebook 05's closing questions, with answers computed from the cells' own formulas."""
+    from . import memory, quiz
+
+    h = 1.0
+    for _ in range(10):
+        h = 0.9 * h + (1 - 0.9) * 0.0                     # GRU: h_t = z h_(t-1) + (1 - z) n with z = 0.9, n = 0
+    c = 0.7
+    for _ in range(20):
+        c = 1.0 * c + 0.0 * np.tanh(5.0)                  # LSTM: c_t = f c_(t-1) + i c~ with f = 1, i = 0
+    field = memory.make_cnn(2, layers=3, kernel=3).receptive_field
+    return {
+        "GRU, z = 0.9 and n = 0 for 10 steps: fraction of h_0 left": quiz.Number(round(h, 4), 0.005, [
+            "each step keeps z of the old state and takes 1 - z of the candidate, here 0.",
+            "h_t = 0.9 h_(t-1), ten times over: a power of 0.9."]),
+        "LSTM, f = 1 and i = 0 for 20 steps, c_0 = 0.7: c_20": quiz.Number(float(c), 1e-6, [
+            "c_t = f_t c_(t-1) + i_t c~_t: which term is left when i = 0?",
+            "with f = 1 the cell is copied unchanged at every step."]),
+        "receptive field of 3 causal convolutions of width 3": quiz.Number(float(field), 0.1, [
+            "one convolution of width 3 sees the current step and the 2 before it.",
+            "each further layer of width 3 reaches 2 steps further back: 1 + 3 * 2."]),
+    }
+
+
 # -- exercises -------------------------------------------------------------------------
 def _lstm_reference(p, x, h, c):
     h_new, c_new, _ = lstm_step(p, x, h, c)
