@@ -4,6 +4,7 @@ never a traceback, and keeps working afterwards."""
 import functools
 import importlib
 import math
+import re
 
 import ipywidgets as widgets
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import ROOT
 from helpers import numbers, surnames, translation
 from helpers.bidir_widget import check_name
 from helpers.charmodel_widget import clean_prefix
@@ -152,8 +154,9 @@ def test_surname_splits_are_disjoint_and_non_empty_or_refused(fractions):
 
 
 # -- widgets ----------------------------------------------------------------------------------
-WIDGETS = ["tiny", "onestep_widget", "rnn_widget", "bptt_widget", "phase_widget", "gates_widget",
-           "charmodel_widget", "caption_widget", "seq2seq_widget", "bidir_widget", "padding_widget"]
+# every helpers module with a demo() widget factory (the benchmark drives the same ones)
+WIDGETS = sorted(p.stem for p in (ROOT / "helpers").glob("*.py")
+                 if re.search(r"^def demo\(", p.read_text(), re.M))
 
 
 @functools.cache
