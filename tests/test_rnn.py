@@ -237,3 +237,11 @@ def test_02_understanding_right_and_wrong_answers():
                        ("numbers in theta for V = 32, H = 32", 3072), ("what the RNN reads at step t", "x_t only"),
                        ("what the RNN reads at step t", "x_1 ... x_t directly"), ("numbers in theta for V = 32, H = 32", "many")):
         assert not quiz.check(dict(right, **{key: wrong}), qs, name="t02w")
+
+
+def test_02_untrained_perplexity_is_about_the_vocabulary_size():
+    """02: 'untrained held-out perplexity ... (about the 32 words, guessed blindly)', seed 0 as the notebook."""
+    data = numbers.load()
+    V = len(data["vocab"])
+    Xh, Yh, Mh = rnn.batch(data["held_out"]["sequences"], V)
+    assert 0.75 * V < rnn.perplexity(rnn.init_params(V, 32, seed=0), Xh, Yh, Mh) < 1.25 * V
