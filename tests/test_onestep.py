@@ -116,3 +116,27 @@ def test_live_training_draws_the_curve_and_prints_a_summary(capsys):
     out = capsys.readouterr().out
     assert "30 steps in" in out and "held-out 1.000" in out
     assert len(hist["val"]) == 3 and hist["loss"][-1] < hist["loss"][0]
+
+
+def test_01_what_one_word_cannot_tell_as_the_notebook_says():
+    """The data claims of 01's 'Where one step must fail' (the split is fixed, seed 0)."""
+    data = numbers.load()
+    rows = {r["word"]: r for r in numbers.context_gain(data["train"]["sequences"], data["vocab"])}
+    digits = "one two three four five six seven eight nine".split()
+    others = [w for w in rows if w not in digits]
+    assert min(rows[w]["gain"] for w in digits) > 1.0 > max(rows[w]["gain"] for w in others)  # lose the most, > 1 bit
+    assert all(rows[w]["H(next|prev,word)"] < 0.25 for w in digits)        # the word before settles it
+    assert rows["thousand"]["H(next|prev,word)"] > 3 and rows["and"]["H(next|prev,word)"] > 3
+    assert rows["hundred"]["gain"] < 0.01 and rows["hundred"]["H(next|word)"] < 0.1   # and, nearly always
+
+
+def test_02_what_follows_three_depends_on_the_word_before():
+    """02's reading of its table: at the start 'thousand' (or 'hundred'), after 'thousand' 'hundred',
+    after 'and' or a tens word the end."""
+    data = numbers.load()
+    nxt = {prev: dict(ws) for prev, ws in numbers.next_given_prev(data["train"]["sequences"], data["vocab"],
+                                                                   "three").items()}
+    assert max(nxt[numbers.BOS], key=nxt[numbers.BOS].get) == "thousand" and "hundred" in nxt[numbers.BOS]
+    assert nxt["thousand"] == {"hundred": 1.0}
+    for prev in ("and", "twenty", "thirty", "ninety"):
+        assert nxt[prev] == {"<eos>": 1.0}
