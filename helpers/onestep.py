@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import Verdict, compare
+from .checks import Case, Mistake, Verdict, compare
 
 TAU = 0.2
 
@@ -125,15 +125,28 @@ def check_softmax(student) -> Verdict:
     """Exercise (01): softmax over the last axis, safe for large scores."""
     rng = np.random.default_rng(1)
     cases = [(np.array([1.0, 2.0, 3.0]),), (rng.normal(size=(4, 5)),),
-             (np.array([1000.0, 1001.0, 1002.0]),), (np.array([[-5.0, 0.0, 5.0]]),)]
-    return compare(student, softmax, cases, name="softmax",
-                   hint="exp(o) / exp(o).sum(axis=-1, keepdims=True); subtract o.max(axis=-1, keepdims=True) "
-                        "first so exp never overflows (test case 3 has scores near 1000).")
+             Case((np.array([1000.0, 1001.0, 1002.0]),), "(This case has scores near 1000.)"),
+             (np.array([[-5.0, 0.0, 5.0]]),), (rng.normal(size=(2, 3)),)]
+    wrong = [Mistake(lambda o: np.exp(o - o.max()) / np.exp(o - o.max()).sum(),
+                     "it divides by the sum of the whole array; sum over the last axis only, keepdims=True"),
+             Mistake(lambda o: softmax(o, axis=0), "it normalises the columns; sum over the last axis")]
+    return compare(student, softmax, cases, name="softmax", mistakes=wrong, overflow=True, hints=(
+        "exponentiate every score, then divide each row by its own sum (over the last axis). "
+        "Subtracting a constant from every score of a row does not change the result.",
+        "softmax(o) = exp(o - m) / exp(o - m).sum(axis=-1, keepdims=True), with m = o.max(axis=-1, keepdims=True): "
+        "the largest exponent is then exp(0) = 1, so np.exp never overflows.",
+        "e = np.exp(o - o.max(axis=-1, keepdims=True)); return e / e.sum(axis=-1, keepdims=True)"))
 
 
 def check_tanh_backward(student) -> Verdict:
     """Exercise (01): given h = tanh(z) and dL/dh, return dL/dz."""
     rng = np.random.default_rng(2)
     cases = [(np.tanh(rng.normal(size=(3, 4))), rng.normal(size=(3, 4))) for _ in range(3)]
-    return compare(student, lambda h, dh: dh * (1 - h**2), cases, name="tanh_backward",
-                   hint="d tanh(z)/dz = 1 - tanh(z)^2 = 1 - h**2, multiplied element-wise by dh.")
+    cases.append((np.tanh(rng.normal(size=(2, 5))), rng.normal(size=(2, 5))))
+    wrong = [Mistake(lambda h, dh: dh * (1 - h), "it multiplies by 1 - h; the slope of tanh is 1 - h**2"),
+             Mistake(lambda h, dh: 1 - h**2, "it returns the slope 1 - h**2 alone; multiply it by dh"),
+             Mistake(lambda h, dh: dh * (1 - np.tanh(h)**2), "h is already tanh(z): use 1 - h**2, not 1 - tanh(h)**2")]
+    return compare(student, lambda h, dh: dh * (1 - h**2), cases, name="tanh_backward", mistakes=wrong, hints=(
+        "chain rule: dL/dz = dL/dh times dh/dz, element by element; for h = tanh(z), dh/dz = 1 - tanh(z)**2 = 1 - h**2.",
+        "dL/dz = dh * (1 - h**2): an element-wise product, not a matrix product.",
+        "return dh * (1 - h**2)"))

@@ -13,7 +13,7 @@ import html
 
 import numpy as np
 
-from .checks import Verdict, compare
+from .checks import Mistake, Verdict, compare
 
 NAMES = ("W_xh", "W_hh", "b_h", "W_hy", "b_y")
 
@@ -324,13 +324,21 @@ def check_rnn_step(student) -> Verdict:
     """Exercise (02): one step of the recurrence, for a batch."""
     rng = np.random.default_rng(3)
     cases = []
-    for B, V, H in ((1, 4, 3), (5, 6, 2), (3, 32, 8)):
+    for B, V, H in ((1, 4, 3), (5, 6, 2), (3, 32, 8), (2, 5, 5)):
         params = init_params(V, H, seed=int(rng.integers(100)))
         params["b_h"] = rng.normal(size=H)
         cases.append((params, np.tanh(rng.normal(size=(B, H))), one_hot(rng.integers(V, size=B), V)))
-    return compare(student, rnn_step, cases, name="rnn_step",
-                   hint="h_t = tanh(x_t @ W_xh.T + h_prev @ W_hh.T + b_h): rows are examples, "
-                        "so the weights are applied from the right, transposed.")
+    wrong = [Mistake(lambda p, h, x: np.tanh(x @ p["W_xh"].T + h @ p["W_hh"] + p["b_h"]),
+                     "h_prev @ W_hh uses W_hh where W_hh.T is needed (rows are examples: W_hh h for every row "
+                     "is h_prev @ W_hh.T)"),
+             Mistake(lambda p, h, x: np.tanh(x @ p["W_xh"].T + p["b_h"]), "it ignores h_prev: the state must feed in"),
+             Mistake(lambda p, h, x: np.tanh(x @ p["W_xh"].T + h @ p["W_hh"].T), "it leaves out the bias b_h"),
+             Mistake(lambda p, h, x: x @ p["W_xh"].T + h @ p["W_hh"].T + p["b_h"], "it leaves out the tanh")]
+    return compare(student, rnn_step, cases, name="rnn_step", mistakes=wrong, hints=(
+        "three terms go into the tanh: the input through W_xh, the previous state through W_hh, and b_h. "
+        "Rows are examples, so a matrix applied to every row multiplies from the right, transposed.",
+        "h_t = tanh(x_t @ W_xh.T + h_prev @ W_hh.T + b_h), shape (B, H).",
+        'return np.tanh(x_t @ params["W_xh"].T + h_prev @ params["W_hh"].T + params["b_h"])'))
 
 
 def step_back(W_hh: np.ndarray, h_t: np.ndarray, dh_t: np.ndarray) -> np.ndarray:
@@ -342,7 +350,16 @@ def check_step_back(student) -> Verdict:
     """Exercise (03): carry a gradient one step back along the unrolled graph."""
     rng = np.random.default_rng(4)
     cases = [(rng.normal(size=(H, H)), np.tanh(rng.normal(size=(B, H))), rng.normal(size=(B, H)))
-             for B, H in ((1, 3), (4, 5), (2, 8))]
-    return compare(student, step_back, cases, name="step_back",
-                   hint="first through tanh: da = dh_t * (1 - h_t**2); then through W_hh: "
-                        "a = h_prev @ W_hh.T + ..., so dL/dh_prev = da @ W_hh.")
+             for B, H in ((1, 3), (4, 5), (2, 8), (3, 2))]
+    wrong = [Mistake(lambda W, h, dh: (dh * (1 - h**2)) @ W.T,
+                     "it uses W_hh.T where W_hh is needed: the forward pass is a = h_prev @ W_hh.T + ..., "
+                     "so going back, dL/dh_prev = da @ W_hh"),
+             Mistake(lambda W, h, dh: dh @ W, "dh_t @ W_hh skips the tanh: multiply by 1 - h_t**2 first"),
+             Mistake(lambda W, h, dh: (dh @ W) * (1 - h**2), "it goes through W_hh before the tanh; going back, the "
+                     "tanh (the last thing the forward pass did) comes first"),
+             Mistake(lambda W, h, dh: dh * (1 - h**2), "it stops after the tanh: carry da on through W_hh")]
+    return compare(student, step_back, cases, name="step_back", mistakes=wrong, hints=(
+        "two links back, in the reverse order of the forward pass: first through the tanh (element-wise), "
+        "then through the product with W_hh.",
+        "da = dh_t * (1 - h_t**2); the forward pass is a = h_prev @ W_hh.T + ..., so dL/dh_prev = da @ W_hh.",
+        "return (dh_t * (1 - h_t**2)) @ W_hh"))
