@@ -521,14 +521,17 @@ def make_step(p: dict, src_ids):
 def run_decoder_np(p: dict, src_ids, forced=None, max_len: int = MAX_LEN, top: int = 3) -> dict:
     """Decode one source step by step in numpy, free running, or fed `forced` ids (teacher forcing).
 
-    Returns encoder states (S, H), C (H,), the output ids, the top candidates and their
-    probabilities at each step (T, top), and the attention (T, S) if the model has it.
+    Returns encoder states (S, H), C (H,), the output ids, the ids fed at each step (T,), the
+    decoder states s_1..s_T (T, H), the top candidates and their probabilities at each step
+    (T, top), and the attention (T, S) if the model has it.
     """
     enc_out, C = encode_np(p, src_ids)
-    h, token, out, cand, probs, alphas = C, BOS_ID, [], [], [], []
+    h, token, out, cand, probs, alphas, fed, hs = C, BOS_ID, [], [], [], [], [], []
     n = max_len if forced is None else len(forced) - 1
     for t in range(n):
+        fed.append(token)
         log_probs, h, alpha = decoder_step_np(p, token, h, C, enc_out)
+        hs.append(h)
         best = np.argsort(-log_probs, kind="stable")[:top]
         cand.append(best)
         probs.append(np.exp(log_probs[best]))
@@ -537,7 +540,8 @@ def run_decoder_np(p: dict, src_ids, forced=None, max_len: int = MAX_LEN, top: i
         if forced is None and best[0] == EOS_ID:
             break
         token = int(best[0]) if forced is None else int(forced[t + 1])
-    return {"states": enc_out, "C": C, "ids": np.array(out), "candidates": np.array(cand),
+    return {"states": enc_out, "C": C, "ids": np.array(out), "fed": np.array(fed), "dec_states": np.array(hs),
+            "candidates": np.array(cand),
             "probs": np.array(probs), "attention": None if alphas[0] is None else np.array(alphas)}
 
 

@@ -1,5 +1,8 @@
 """Notebook 08's widget: type English number words, watch the encoder, C and the decoder, live.
 
+Top: the unrolled graph (helpers.unrolled): the encoder over the words, C, and the decoder
+step by step, the path into step t lit; C's edges into every step only for the decoder that
+has them, and with attention the edges from the encoder states into step t, as wide as α.
 Left: the encoder states h_1..h_S (one row per English word) and the context C = h_S.
 Right: the attention (one row per English word, one column per output step; attention
 decoder only) above the decoder's output, character by character, coloured by its
@@ -13,7 +16,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 
-from . import seq2seq, translation
+from . import seq2seq, translation, unrolled
 from .live import InputError, LiveFigure, new_figure
 
 MAX_WORDS = 8           # longest source shown (the data has at most 7 words)
@@ -63,10 +66,14 @@ class Seq2SeqWidget(LiveFigure):
     def _build_figure(self, H: int) -> None:
         from matplotlib.colors import ListedColormap
 
-        fig = self.fig = new_figure(10.5, 5.0)
+        fig = self.fig = new_figure(10.5, 7.6)
         fig.set_dpi(72)
+        spec = unrolled.seq2seq_spec(MAX_WORDS, MAX_STEPS, c_every_step=True, attention=True)
+        self.view = unrolled.GraphView(fig.add_axes((0.01, 0.6, 0.98, 0.3)), spec, max_columns=22)
+        self.c_label = [t for t in self.view.ax.texts if "Cs" in t.get_text()]    # W_Cs: shown with its edges
+        self._attention_edges = self.view.is_attention.copy()
         gs = fig.add_gridspec(2, 5, width_ratios=[1, 0.035, 0.22, 2.3, 0.035], height_ratios=[MAX_WORDS, TOP + 0.4],
-                              left=0.085, right=0.955, top=0.8, bottom=0.08, wspace=0.05, hspace=0.42)
+                              left=0.085, right=0.955, top=0.52, bottom=0.05, wspace=0.05, hspace=0.42)
         ax_h, ax_a = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[0, 3])
         ax_c, ax_o = fig.add_subplot(gs[1, 0]), fig.add_subplot(gs[1, 3])
         self.h_img = _grid(ax_h, MAX_WORDS, H, cmap="RdBu_r", vmin=-1, vmax=1)
@@ -106,13 +113,14 @@ class Seq2SeqWidget(LiveFigure):
 
         self.cursor_o = ax_o.add_patch(Rectangle((-0.5, -0.5), 1, TOP, fill=False, ec="#f59e0b", lw=2))
         self.cursor_a = ax_a.add_patch(Rectangle((-0.5, -0.5), 1, MAX_WORDS, fill=False, ec="#f59e0b", lw=2))
-        self.title = fig.suptitle("", fontsize=11, y=0.985)
-        self.subtitle = fig.text(0.5, 0.9, "", ha="center", fontsize=9, color="#374151")
-        self.add_layer(self.h_img, self.c_img)          # redrawn only when the encoder's input changes
+        self.title = fig.suptitle("", fontsize=11, y=0.99)
+        self.subtitle = fig.text(0.5, 0.935, "", ha="center", fontsize=9, color="#374151")
+        self.add_layer(self.h_img, self.c_img, *self.view.label_artists)   # redrawn only when the input changes
+        self.animate(*self.view.step_artists)
         self.cache_text(*self.words, self.title)          # strings that repeat: pasted from a pixel cache
         self.animate(self.a_img, self.a_note, self.o_img, self.o_best, *[t for row in self.o_runners for t in row],
                      self.wrong, self.cursor_o, self.cursor_a, self.subtitle)
-        self._encoded = None
+        self._encoded = self._labelled = self._every = None
 
     def render(self) -> bytes:
         """As LiveFigure.render, with unhinted text, so a row of characters keeps to its cells."""
@@ -197,6 +205,7 @@ class Seq2SeqWidget(LiveFigure):
                              + ("as s_0 and as an input at every step" if every else "as its first state s_0 only"))
         self.a_img.set_array(att.ravel())
         t = self._step(T)
+        self._draw_graph(r, words, chars, t)
         self.cursor_o.set_x(t - 0.5)
         self.cursor_a.set_x(t - 0.5)
         self.cursor_a.set_visible(r["attention"] is not None)
@@ -209,6 +218,43 @@ class Seq2SeqWidget(LiveFigure):
         self.title.set_text(verdict)
         top = ",  ".join(f"{chars[t, k]} {r['probs'][t, k]:.2f}" for k in range(TOP))
         self.subtitle.set_text(f"step t = {t + 1}: {top}")
+
+    def _draw_graph(self, r: dict, words, chars, t: int) -> None:
+        """The unrolled graph: words right-aligned next to C, the decoder's steps, C's and α's edges, step t lit."""
+        S, T, view = len(words), len(r["ids"]), self.view
+        enc = [f"{k}{j}" for j in range(MAX_WORDS - S + 1, MAX_WORDS + 1) for k in "xe"]
+        fed = ["<bos>" if i == seq2seq.BOS_ID else self.tgt_vocab.words[i] for i in r["fed"]]
+        key = (tuple(words), tuple(fed), tuple(chars[:, 0]))
+        if key != self._labelled:
+            labels = {f"x{MAX_WORDS - S + j}": w for j, w in enumerate(words, 1)}
+            labels.update({f"d{i}": f for i, f in enumerate(fed, 1)})
+            labels.update({f"y{i}": c for i, c in enumerate(chars[:, 0], 1)})
+            view.set_labels(labels)
+            view.set_hidden([n.id for n in view.spec.nodes if n.kind in "xe" and n.id not in enc])
+            view.set_length(T)
+            self.refresh_layer()
+            self._labelled = key
+        every = self.params[self.controls["decoder"].value]["dec_W_ih"].shape[1] > len(
+            self.params[self.controls["decoder"].value]["dec_emb"][0])
+        weights = {("C", f"s{i}"): float(every) for i in range(1, MAX_STEPS + 1)}
+        att = np.zeros((MAX_STEPS, MAX_WORDS))
+        if r["attention"] is not None:
+            att[:T, MAX_WORDS - S:] = r["attention"]
+        view.is_attention[:] = self._attention_edges & (r["attention"] is not None)   # none drawn without it
+        weights.update({(f"e{j}", f"s{i}"): att[i - 1, j - 1] for i in range(1, MAX_STEPS + 1)
+                        for j in range(1, MAX_WORDS + 1)})
+        view.set_edge_weights(weights)
+        values = {f"e{MAX_WORDS - S + j}": h for j, h in enumerate(r["states"], 1)}
+        values.update({"C": r["C"], "s0": r["C"]})
+        values.update({f"s{i}": s for i, s in enumerate(r["dec_states"][:t + 1], 1)})
+        view.set_values(values, clear=True)
+        if every != self._every:                         # the name W_Cs is part of the static picture
+            for label in self.c_label:
+                label.set_visible(every)
+            self._every = every
+            self.invalidate()
+        if view.set_step(t + 1):
+            self.invalidate()
 
     def _step(self, T: int) -> int:
         """The selected step as an index into the output (a message if beyond its end)."""

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from helpers import decoding, gradcheck, seq2seq as s2s, translation as tr
+from helpers import seq2seq_widget as w_mod
 from helpers.seq2seq_widget import Seq2SeqWidget, compute
 
 
@@ -368,3 +369,23 @@ def test_widget_answers_bad_input_with_a_message(widget):
     assert "past the end" in widget.message.value and "5 steps" in widget.message.value
     c["t"].value = 1
     assert widget.message.value == ""
+
+
+def test_widget_graph_shows_cs_edges_and_attention_only_where_the_decoder_has_them(widget):
+    c = widget.controls
+    c["feed"].value, c["text"].value, c["t"].value = "free running", "two hundred and five", 3
+    edges = lambda: set(widget.view.drawn_edges)                      # noqa: E731
+    c["decoder"].value = "C at s_0 only"
+    assert ("C", "s0") in edges() and not any(a == "C" and b != "s0" for a, b in edges())
+    assert not any(a.startswith("e") and b.startswith("s") for a, b in edges())
+    assert not any("Cs" in t.get_text() and t.get_visible() for t in widget.view.ax.texts)
+    c["decoder"].value = "C at every step"
+    assert ("C", "s3") in edges() and not any(a.startswith("e") and b.startswith("s") for a, b in edges())
+    assert any("Cs" in t.get_text() and t.get_visible() for t in widget.view.ax.texts)
+    c["decoder"].value = "attention"
+    into_t = {a for a, b in edges() if a.startswith("e") and b == "s3"}
+    assert into_t == {f"e{j}" for j in range(w_mod.MAX_WORDS - 3, w_mod.MAX_WORDS + 1)}    # the 4 words, right-aligned
+    assert widget.view.texts[f"x{w_mod.MAX_WORDS}"].get_text() == "five"
+    before = widget.image.value
+    c["t"].value = 4
+    assert widget.image.value != before and widget.view.t == 4
