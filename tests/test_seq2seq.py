@@ -241,7 +241,11 @@ def test_digits_and_their_spread():
 
 
 def test_context_by_row_shows_the_bug_on_padded_rows_only(data):
-    rows = s2s.context_by_row(tiny(data, False, double=False), [data["held_out"].src[i] for i in (0, 5, 1500)])
+    """As notebook 10 runs it: packed C equals C alone on every row; unpacked, every row with PAD is off."""
+    model = s2s.make_model(len(data["src_vocab"]), len(data["tgt_vocab"]), seed=0)
+    held = data["held_out"]
+    rows = s2s.context_by_row(model, [held.src[int(np.argmax(held.source_lengths() == n))] for n in (2, 4, 5, 6, 7)])
+    assert sorted(r["English words"] for r in rows) == [2, 4, 5, 6, 7]
     for r in rows:
         assert r["max |C packed - C alone|"] < 1e-5
         assert (r["max |h_n not packed - C alone| (bug)"] > 1e-3) == (r["PAD after it"] > 0)
