@@ -89,8 +89,9 @@ def make_rnn(I: int = len(surnames.CHARS), H: int = 8, bidirectional: bool = Fal
     import torch
     from torch import nn
 
-    torch.manual_seed(seed)
-    return nn.GRU(I, H, num_layers=num_layers, batch_first=batch_first, bidirectional=bidirectional).double()
+    with torch.random.fork_rng():                     # seeded here, the global generator untouched
+        torch.manual_seed(seed)
+        return nn.GRU(I, H, num_layers=num_layers, batch_first=batch_first, bidirectional=bidirectional).double()
 
 
 def one_hot(ids) -> "torch.Tensor":
@@ -202,8 +203,6 @@ def make_next_char(H: int = 32, seed: int = 0):
     import torch
     from torch import nn
 
-    torch.manual_seed(seed)
-
     class NextChar(nn.Module):
         def __init__(self):
             super().__init__()
@@ -214,7 +213,9 @@ def make_next_char(H: int = 32, seed: int = 0):
             out, _ = self.rnn(nn.functional.one_hot(ids, len(surnames.CHARS)).float())
             return self.out(out)
 
-    return NextChar()
+    with torch.random.fork_rng():                     # seeded here, the global generator untouched
+        torch.manual_seed(seed)
+        return NextChar()
 
 
 def batch_loss(model, ids, count_pad: bool):
@@ -373,3 +374,23 @@ def check_masked_mean(student) -> Verdict:
         "(losses * mask).sum() / mask.sum().",
         "mask = np.arange(losses.shape[1])[None, :] < np.asarray(lengths)[:, None]; "
         "return float((losses * mask).sum() / mask.sum())"))
+
+
+# -- check your understanding -------------------------------------------------------------
+def understanding() -> dict:
+    """The closing questions of notebook 10, answers computed from the batch of lengths 5, 3, 7, 2."""
+    from .quiz import Choice, Number
+
+    lengths = np.array([5, 3, 7, 2])
+    _, batch_sizes = packed_order(lengths)
+    return {
+        "PAD cells": Number(int(len(lengths) * lengths.max() - lengths.sum()), 0, [
+            "The padded tensor is (B, T) with T the longest length; every cell that is not a real step is PAD.",
+            "B * T cells in all, minus the sum of the lengths."]),
+        "batch_sizes[3]": Number(int(batch_sizes[3]), 0, [
+            "batch_sizes[t] counts the rows that still have a step t (steps counted from 0).",
+            "Which of the lengths 5, 3, 7, 2 are greater than 3?"]),
+        "backward h_n is output at": Choice("step 0", ["step 0", "the last real step", "the last column"], [
+            "The backward direction reads each row from its end towards its start.",
+            "h_n holds each direction's state where it finishes."]),
+    }

@@ -49,8 +49,8 @@ def single_thread():
 
 
 def make_model(src_vocab_size: int, tgt_vocab_size: int, E: int = 32, H: int = 64,
-               attention: bool = False, seed: int = 0):
-    """A Seq2Seq torch module (encoder GRU, decoder GRU, optional attention)."""
+               attention: bool = False, seed: int = 0, c_every_step: bool = True):
+    """A Seq2Seq torch module (encoder GRU, decoder GRU, optional attention); C as s_0, and as an input at every step if c_every_step."""
     torch = _torch()
     from torch import nn
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -72,8 +72,8 @@ def make_model(src_vocab_size: int, tgt_vocab_size: int, E: int = 32, H: int = 6
         def __init__(self):
             super().__init__()
             self.emb = nn.Embedding(tgt_vocab_size, E, padding_idx=PAD_ID)
-            self.gru = nn.GRU(E + H, H, batch_first=True)
-            self.attention = attention
+            self.gru = nn.GRU(E + H if c_every_step else E, H, batch_first=True)
+            self.attention, self.c_every_step = attention, c_every_step
             if attention:
                 self.W_a = nn.Linear(H, H, bias=False)
                 self.W_c = nn.Linear(2 * H, H)
@@ -86,7 +86,9 @@ def make_model(src_vocab_size: int, tgt_vocab_size: int, E: int = 32, H: int = 6
             step (they cannot change it) and their targets are PAD, which the loss skips.
             """
             B, T = y_in.shape
-            inp = torch.cat([self.emb(y_in), C[:, None, :].expand(B, T, H)], dim=-1)  # (B, T, E+H)
+            inp = self.emb(y_in)                                                      # (B, T, E)
+            if self.c_every_step:
+                inp = torch.cat([inp, C[:, None, :].expand(B, T, H)], dim=-1)         # (B, T, E+H)
             s, h_n = self.gru(inp, h0[None])                                         # (B, T, H)
             alpha = None
             if self.attention:
@@ -108,8 +110,9 @@ def make_model(src_vocab_size: int, tgt_vocab_size: int, E: int = 32, H: int = 6
             logits, _, alpha = self.decoder(y_in, C, C, enc_out, source_mask(x_len, x.shape[1]))
             return logits, alpha
 
-    torch.manual_seed(seed)
-    return Seq2Seq()
+    with torch.random.fork_rng():                     # seeded here, the global generator untouched
+        torch.manual_seed(seed)
+        return Seq2Seq()
 
 
 def check_batch(x, x_len, y_in=None) -> None:
@@ -169,31 +172,36 @@ def batch_sampler(pairs, batch: int, seed: int = 0, weights=None):
 
 
 def train(model, pairs, held_out=None, steps: int = 200, batch: int = 64, lr: float = 1e-2, seed: int = 0,
-          live: bool = True, desc: str = "training", track: bool = False):
-    """Train with Adam on batches that favour rare short numbers; held-out loss drawn every 25 steps.
-
-    With track=True, each validation also runs teacher_vs_free on 250 held-out numbers:
-    history["teacher_vs_free"] = [(step, its dict), ...].
-    """
+          live: bool = True, desc: str = "training"):
+    """Train with Adam on batches that favour rare short numbers; held-out loss every 50 steps."""
     from .training import fit_torch
     from .translation import balanced_weights
 
-    validate, tracked = None, []
+    validate = None
     if held_out is not None:
-        tensors = to_tensors(held_out.src[::4], held_out.tgt[::4])          # ~500 numbers across the range
-        few = subset(held_out, slice(None, None, 8))                        # ~250 for the slower measures
+        tensors = to_tensors(held_out.src[::8], held_out.tgt[::8])          # ~250 numbers across the range
 
         def validate(m):
-            if track:
-                tracked.append(teacher_vs_free(m, few))
             return loss(m, *tensors)
 
     sampler = batch_sampler(pairs, batch, seed, balanced_weights(pairs.source_lengths()))
     with single_thread():
-        history = fit_torch(model, sampler, steps, lr=lr, every=25, live=live, desc=desc,
-                            validate=validate, clip=1.0)
-    history["teacher_vs_free"] = [(step, r) for (step, _), r in zip(history["val"], tracked)]
-    return history
+        return fit_torch(model, sampler, steps, lr=lr, every=50, live=live, desc=desc, validate=validate, clip=1.0)
+
+
+def train_side_by_side(models: dict, pairs, held_out=None, steps: int = 200, batch: int = 64, lr: float = 1e-2,
+                       seed: int = 0) -> dict:
+    """Train several models the same way (same batches, steps and lr), one thread each: {name: history}.
+
+    Each model runs torch on one thread of its own, so two cores train two models at once;
+    the result is the same as training them one after the other.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(models)) as pool:
+        jobs = {name: pool.submit(train, m, pairs, held_out, steps, batch, lr, seed, live=False, desc=name)
+                for name, m in models.items()}
+        return {name: job.result() for name, job in jobs.items()}
 
 
 def subset(pairs, index):
@@ -213,10 +221,25 @@ def final_state_without_packing(model, x):
     return h_n[0]
 
 
+def context_by_row(model, src) -> list[dict]:
+    """For each source of one padded batch: its length, and how far C packed and h_n unpacked are from C alone."""
+    torch = _torch()
+    x, x_len = to_tensors(src)
+    with torch.no_grad(), single_thread():
+        _, C_packed = model.encoder(x, x_len)
+        C_alone = torch.cat([model.encoder(*to_tensors([s]))[1] for s in src])
+    C_bug = final_state_without_packing(model, x)
+    return [{"English words": int(L), "PAD after it": int(x.shape[1] - L),
+             "max |C packed - C alone|": float((C_packed[b] - C_alone[b]).abs().max()),
+             "max |h_n not packed - C alone| (bug)": float((C_bug[b] - C_alone[b]).abs().max())}
+            for b, L in enumerate(x_len.tolist())]
+
+
 # -- decoding in torch (a whole batch at once) -----------------------------------------
 def greedy_batch(model, x, x_len, max_len: int = MAX_LEN, C=None):
-    """Greedy decoding of a batch; ids (B, max_len) and attention (B, max_len, S) or None.
+    """Greedy decoding of a batch; ids (B, T) and attention (B, T, S) or None, T <= max_len.
 
+    Stops once every row has written <eos>.
     With C given (B, H) the encoder is skipped and the decoder starts from that context
     (plain decoder only): used to decode from contexts between two inputs.
     """
@@ -229,13 +252,16 @@ def greedy_batch(model, x, x_len, max_len: int = MAX_LEN, C=None):
         else:
             enc_out = mask = None
         h, token = C, torch.full((C.shape[0], 1), BOS_ID)
-        ids, alphas = [], []
+        ids, alphas, done = [], [], torch.zeros(C.shape[0], dtype=torch.bool)
         for _ in range(max_len):
             logits, h, alpha = dec(token, C, h, enc_out, mask)
             token = logits[:, -1].argmax(-1, keepdim=True)               # (B, 1)
             ids.append(token)
             if alpha is not None:
                 alphas.append(alpha)
+            done |= token[:, 0] == EOS_ID
+            if done.all():                                               # every row has written <eos>
+                break
         ids = torch.cat(ids, 1).numpy()
         return ids, (torch.cat(alphas, 1).numpy() if alphas else None)
 
@@ -300,14 +326,15 @@ def teacher_vs_free(model, pairs) -> dict[str, float]:
     x, x_len, y, _ = to_tensors(pairs.src, pairs.tgt)
     with torch.no_grad(), single_thread():
         logits, _ = model(x, x_len, y[:, :-1])
-    ids, _ = greedy_batch(model, x, x_len)
     target = y[:, 1:].numpy()
     real = target != PAD_ID
     tf_wrong = ((logits.argmax(-1).numpy() != target) & real).sum(1)                 # (B,)
     bad = tf_wrong > 0                                  # exactly the numbers free running gets wrong
     fr_wrong = np.zeros(len(bad), dtype=int)
-    for i in np.flatnonzero(bad):
-        fr_wrong[i] = edit_distance(_until_eos(ids[i]), list(pairs.tgt[i][1:]))
+    if bad.any():                                       # free running matters only where a slip happens
+        ids, _ = greedy_batch(model, *to_tensors([pairs.src[i] for i in np.flatnonzero(bad)]))
+        for row, i in zip(ids, np.flatnonzero(bad)):
+            fr_wrong[i] = edit_distance(_until_eos(row), list(pairs.tgt[i][1:]))
     return {"exact": float(np.mean(~bad)), "teacher_forcing": float(tf_wrong.sum() / real.sum()),
             "free_running": float(fr_wrong.sum() / real.sum()),
             "tf_per_wrong_number": float(tf_wrong[bad].mean()) if bad.any() else 0.0,
@@ -347,6 +374,58 @@ def interpolate_contexts(model, src_a, src_b, tgt_vocab, steps: int = 9) -> list
     from .translation import decode_target
 
     return [(float(ai), decode_target(row, tgt_vocab)) for ai, row in zip(a, ids)]
+
+
+def beam_vs_greedy(model, pairs, predicted, tgt_vocab, width: int = 3, n_right: int = 50, seed: int = 0) -> dict:
+    """Beam search (numpy) on every greedy error and on n_right greedy successes: how many it fixes and breaks."""
+    from .decoding import beam_search
+    from .translation import decode_target
+
+    p = numpy_params(model)
+    bad = [i for i, (q, g) in enumerate(zip(predicted, pairs.german)) if q != g]
+    right = [i for i, (q, g) in enumerate(zip(predicted, pairs.german)) if q == g]
+    good = [int(i) for i in np.random.default_rng(seed).choice(right, min(n_right, len(right)), replace=False)]
+    beam = {}
+    for i in bad + good:
+        step, state = make_step(p, pairs.src[i])
+        beam[i] = decode_target(beam_search(step, state, BOS_ID, EOS_ID, MAX_LEN, width)[0], tgt_vocab)
+    return {"fixed": sum(beam[i] == pairs.german[i] for i in bad), "wrong": len(bad),
+            "broken": sum(beam[i] != pairs.german[i] for i in good), "right": len(good)}
+
+
+def digits_changed(a: int, b: int) -> int:
+    """How many of the four digits (thousands, hundreds, tens, ones) differ between a and b."""
+    return sum(x != y for x, y in zip(f"{int(a):04d}", f"{int(b):04d}"))
+
+
+def digit_spread(xy: np.ndarray, numbers) -> dict[str, float]:
+    """Share of the 2-D spread of the points (N, 2) explained by each digit's group means (0 to 1)."""
+    numbers, total = np.asarray(numbers), ((xy - xy.mean(0)) ** 2).sum()
+    out = {}
+    for name, digit in (("ones", numbers % 10), ("tens", numbers // 10 % 10), ("hundreds", numbers // 100 % 10),
+                        ("thousands", numbers // 1000)):
+        means = np.array([xy[digit == d].mean(0) for d in digit])    # each point's group mean, (N, 2)
+        out[name] = float(((means - xy.mean(0)) ** 2).sum() / total)
+    return out
+
+
+# -- check your understanding -------------------------------------------------------------
+def understanding(exact: dict) -> dict:
+    """The closing questions, answers computed: exact = {decoder name: held-out exact match}."""
+    from .quiz import Choice, Number
+
+    worse = min(["C at s_0 only", "C at every step"], key=lambda k: exact[k])
+    return {
+        "decoder input size": Number(32 + 64, 0, [
+            "The decoder that reads C at every step gets [y_{t-1}; C] as its input x_t.",
+            "Its size is the embedding size E of y_{t-1} plus the size H of C (E = 32, H = 64 here)."]),
+        "step of C": Number(3, 0, [
+            "With packing, the encoder stops at each row's own last word.",
+            "C = h_S with S the number of real words, not the padded width."]),
+        "worse decoder": Choice(worse, ["C at s_0 only", "C at every step"], [
+            "Look at the three headlines 08.1-08.3 printed after training.",
+            "Which decoder must carry C through every one of some forty updates of its state?"]),
+    }
 
 
 # -- the same networks in numpy ----------------------------------------------------------
@@ -416,7 +495,9 @@ def log_softmax(o: np.ndarray) -> np.ndarray:
 
 def decoder_step_np(p: dict, token: int, h, C, enc_out=None):
     """One decoder step: log-probabilities of the next character (V,), new state (H,), attention (S,) or None."""
-    x = np.concatenate([p["dec_emb"][token], C])                # previous character, and C again: (E+H,)
+    x = p["dec_emb"][token]                                      # previous character: (E,)
+    if p["dec_W_ih"].shape[1] > len(x):                          # the decoder that reads C at every step
+        x = np.concatenate([x, C])                               # (E+H,)
     h = gru_step(x, h, p["dec_W_ih"], p["dec_W_hh"], p["dec_b_ih"], p["dec_b_hh"])  # (H,)
     s, alpha = h, None
     if "W_a" in p:                                               # the attention decoder
@@ -440,14 +521,17 @@ def make_step(p: dict, src_ids):
 def run_decoder_np(p: dict, src_ids, forced=None, max_len: int = MAX_LEN, top: int = 3) -> dict:
     """Decode one source step by step in numpy, free running, or fed `forced` ids (teacher forcing).
 
-    Returns encoder states (S, H), C (H,), the output ids, the top candidates and their
-    probabilities at each step (T, top), and the attention (T, S) if the model has it.
+    Returns encoder states (S, H), C (H,), the output ids, the ids fed at each step (T,), the
+    decoder states s_1..s_T (T, H), the top candidates and their probabilities at each step
+    (T, top), and the attention (T, S) if the model has it.
     """
     enc_out, C = encode_np(p, src_ids)
-    h, token, out, cand, probs, alphas = C, BOS_ID, [], [], [], []
+    h, token, out, cand, probs, alphas, fed, hs = C, BOS_ID, [], [], [], [], [], []
     n = max_len if forced is None else len(forced) - 1
     for t in range(n):
+        fed.append(token)
         log_probs, h, alpha = decoder_step_np(p, token, h, C, enc_out)
+        hs.append(h)
         best = np.argsort(-log_probs, kind="stable")[:top]
         cand.append(best)
         probs.append(np.exp(log_probs[best]))
@@ -456,7 +540,8 @@ def run_decoder_np(p: dict, src_ids, forced=None, max_len: int = MAX_LEN, top: i
         if forced is None and best[0] == EOS_ID:
             break
         token = int(best[0]) if forced is None else int(forced[t + 1])
-    return {"states": enc_out, "C": C, "ids": np.array(out), "candidates": np.array(cand),
+    return {"states": enc_out, "C": C, "ids": np.array(out), "fed": np.array(fed), "dec_states": np.array(hs),
+            "candidates": np.array(cand),
             "probs": np.array(probs), "attention": None if alphas[0] is None else np.array(alphas)}
 
 

@@ -1,11 +1,11 @@
-"""Notebook 08's static figures: accuracy against length, C in 2-D, an attention map (PNG bytes)."""
+"""Notebook 08's static figures: accuracy against length, C in 2-D, an attention map, loss curves (PNG bytes)."""
 from __future__ import annotations
 
 import numpy as np
 
 from .live import figure_png, new_figure
 
-COLOURS = {"plain (C only)": "#2563eb", "attention": "#16a34a"}
+COLOURS = {"C at s_0 only": "#9ca3af", "C at every step": "#2563eb", "attention": "#16a34a"}
 
 
 def accuracy_by_length(results: dict) -> bytes:
@@ -24,9 +24,9 @@ def accuracy_by_length(results: dict) -> bytes:
                label=name, color=COLOURS.get(name))
     counts = [max(r.get(L, (0, 0))[1] for r in results.values()) for L in lengths]
     ax.set_xticks(range(len(lengths)), [f"{L} words\n(n={n})" for L, n in zip(lengths, counts)], fontsize=8)
-    low = min(100 * a for r in results.values() for a, _ in r.values())
-    ax.set(ylabel="exact match, %", ylim=(max(0, low - 5), 100.5), title="held-out exact match by source length")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set(ylabel="exact match, %", ylim=(0, 100.5), xlabel="English words in the source",
+           title="held-out exact match by source length")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return figure_png(fig, dpi=90)
@@ -51,10 +51,12 @@ def attention_map(alpha: np.ndarray, src_words, out_chars, title: str = "") -> b
     T, S = alpha.shape
     fig = new_figure(max(5.0, 0.22 * T + 1.6), 0.32 * S + 1.1)
     ax = fig.add_subplot()
-    ax.imshow(alpha.T, cmap="Greens", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+    im = ax.imshow(alpha.T, cmap="Greens", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
     ax.set_yticks(range(S), src_words)
     ax.set_xticks(range(T), ["⏎" if c == "<eos>" else c for c in out_chars], fontsize=9, family="DejaVu Sans Mono")
     ax.tick_params(length=0)
+    ax.set(xlabel="German character written at step t", ylabel="English word j")
+    fig.colorbar(im, ax=ax, label="α_tj", fraction=0.04, pad=0.02)
     ax.set_title(title or "attention: which English word each German character reads", fontsize=10)
     fig.tight_layout()
     return figure_png(fig, dpi=90)
@@ -69,24 +71,6 @@ def held_out_curves(histories: dict) -> bytes:
         ax.plot(steps, vals, "o-", ms=3, label=name, color=COLOURS.get(name))
     ax.set(yscale="log", xlabel="training step", ylabel="held-out loss (nats/char)",
            title="held-out loss while training")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return figure_png(fig, dpi=90)
-
-
-def teacher_vs_free(history: dict, title: str = "") -> bytes:
-    """Held-out character errors under teacher forcing and free running, while training (log scale)."""
-    steps = np.array([step for step, _ in history["teacher_vs_free"]])
-    tf = np.array([r["teacher_forcing"] for _, r in history["teacher_vs_free"]])
-    fr = np.array([r["free_running"] for _, r in history["teacher_vs_free"]])
-    fig = new_figure(5.2, 2.7)
-    ax = fig.add_subplot()
-    nan0 = lambda v: np.where(v > 0, 100 * v, np.nan)  # noqa: E731  (no errors at all: no point on a log axis)
-    ax.plot(steps, nan0(tf), "o-", ms=3, color="#9333ea", label="teacher forcing (true prefix)")
-    ax.plot(steps, nan0(fr), "s-", ms=3, color="#ea580c", label="free running (own output)")
-    ax.set(yscale="log", xlabel="training step", ylabel="wrong characters, %",
-           title=title or "held-out character errors while training")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()

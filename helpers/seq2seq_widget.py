@@ -1,17 +1,22 @@
 """Notebook 08's widget: type English number words, watch the encoder, C and the decoder, live.
 
+Top: the unrolled graph (helpers.unrolled): the encoder over the words, C, and the decoder
+step by step, the path into step t lit; C's edges into every step only for the decoder that
+has them, and with attention the edges from the encoder states into step t, as wide as α.
 Left: the encoder states h_1..h_S (one row per English word) and the context C = h_S.
 Right: the attention (one row per English word, one column per output step; attention
 decoder only) above the decoder's output, character by character, coloured by its
-probability, with the runners-up at the steps where the decoder was unsure. Free running
-feeds the decoder its own best character; teacher forcing feeds it the true German.
+probability, with the runners-up at the steps where the decoder was unsure. Three trained
+decoders to switch between: C only as the first state s_0, C also at every step, and C at
+every step with attention. Free running feeds the decoder its own best character; teacher
+forcing feeds it the true German.
 """
 from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
 
-from . import seq2seq, translation
+from . import seq2seq, translation, unrolled
 from .live import InputError, LiveFigure, new_figure
 
 MAX_WORDS = 8           # longest source shown (the data has at most 7 words)
@@ -20,6 +25,8 @@ MAX_STEPS = seq2seq.MAX_LEN
 TOP = 3
 SURE = 0.95             # runners-up are written out only at steps where the best is less sure than this
 RUNNERS = 10            # at most this many such steps are written out
+DECODERS = {"C at s_0 only": {"c_every_step": False}, "C at every step": {"c_every_step": True},
+            "attention": {"attention": True}}     # the three decoders of notebook 08: make_model's arguments
 
 
 def compute(params: dict, src_ids, forced=None) -> dict:
@@ -30,10 +37,10 @@ def compute(params: dict, src_ids, forced=None) -> dict:
 class Seq2SeqWidget(LiveFigure):
     """English words in; encoder states, C, attention and the German output character by character."""
 
-    def __init__(self, plain: dict, attentive: dict, data: dict, text: str = "thirty-one",
-                 attention: bool = True):
+    def __init__(self, params: dict, data: dict, text: str = "thirty-one", decoder: str | None = None):
         super().__init__()
-        self.params = {False: plain, True: attentive}
+        self.params = dict(params)                       # {decoder name: numpy weights}
+        plain = next(iter(self.params.values()))
         self.src_vocab, self.tgt_vocab = data["src_vocab"], data["tgt_vocab"]
         self.lookup = translation.phrase_index([data["train"], data["held_out"]])
         self.held_out = set(int(n) for n in data["held_out"].numbers)
@@ -45,8 +52,8 @@ class Seq2SeqWidget(LiveFigure):
             "number": widgets.BoundedIntText(value=self.lookup.get(tuple(translation.tokenize(text)), 31),
                                              min=0, max=translation.MAX_NUMBER, description="or pick",
                                              layout=widgets.Layout(width="170px")),
-            "attention": widgets.ToggleButtons(options=[("plain (C only)", False), ("attention", True)],
-                                               value=attention, description="decoder"),
+            "decoder": widgets.ToggleButtons(options=list(self.params), value=decoder or list(self.params)[-1],
+                                             description="decoder"),
             "feed": widgets.ToggleButtons(options=["free running", "teacher forcing"], value="free running",
                                           description="feed"),
             "t": widgets.IntSlider(value=1, min=1, max=MAX_STEPS, description="step t"),
@@ -57,26 +64,41 @@ class Seq2SeqWidget(LiveFigure):
 
     # -- figure ---------------------------------------------------------------------------
     def _build_figure(self, H: int) -> None:
-        fig = self.fig = new_figure(10.5, 4.6)
+        from matplotlib.colors import ListedColormap
+
+        fig = self.fig = new_figure(10.5, 7.6)
         fig.set_dpi(72)
-        gs = fig.add_gridspec(2, 2, width_ratios=[1, 2.3], height_ratios=[MAX_WORDS, TOP + 0.4],
-                              left=0.085, right=0.99, top=0.83, bottom=0.04, wspace=0.04, hspace=0.28)
-        ax_h, ax_a = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[0, 1])
-        ax_c, ax_o = fig.add_subplot(gs[1, 0]), fig.add_subplot(gs[1, 1])
+        spec = unrolled.seq2seq_spec(MAX_WORDS, MAX_STEPS, c_every_step=True, attention=True)
+        self.view = unrolled.GraphView(fig.add_axes((0.01, 0.6, 0.98, 0.3)), spec, max_columns=22)
+        self.c_label = [t for t in self.view.ax.texts if "Cs" in t.get_text()]    # W_Cs: shown with its edges
+        self._attention_edges = self.view.is_attention.copy()
+        gs = fig.add_gridspec(2, 5, width_ratios=[1, 0.035, 0.22, 2.3, 0.035], height_ratios=[MAX_WORDS, TOP + 0.4],
+                              left=0.085, right=0.955, top=0.52, bottom=0.05, wspace=0.05, hspace=0.42)
+        ax_h, ax_a = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[0, 3])
+        ax_c, ax_o = fig.add_subplot(gs[1, 0]), fig.add_subplot(gs[1, 3])
         self.h_img = _grid(ax_h, MAX_WORDS, H, cmap="RdBu_r", vmin=-1, vmax=1)
         ax_h.set(xticks=[], yticks=[])
-        ax_h.set_title(f"encoder states h_1 … h_S  ({H} units each)", fontsize=10)
+        ax_h.set_xlabel(f"unit (1 … {H})", fontsize=8, labelpad=1)
+        ax_h.set_title(f"encoder states h_1 … h_S, one row per word", fontsize=10)
         self.words = [ax_h.text(-1.5, j, "", ha="right", va="center", fontsize=9) for j in range(MAX_WORDS)]
         self.c_img = _grid(ax_c, 1, H, cmap="RdBu_r", vmin=-1, vmax=1)
         ax_c.set(xticks=[], yticks=[0], yticklabels=["C = h_S"])
-        ax_c.set_title("context C, all the plain decoder sees", fontsize=10)
+        ax_c.set_xlabel(f"unit (1 … {H})", fontsize=8, labelpad=1)
+        ax_c.set_title("context C: the decoder's s_0", fontsize=10)
+        _colourbar(fig, self.h_img, fig.add_subplot(gs[:, 1]), "state value")
         self.a_img = _grid(ax_a, MAX_WORDS, MAX_STEPS, cmap="Greens", vmin=0, vmax=1)
         ax_a.set(xticks=[], yticks=[])
+        ax_a.set_ylabel("English word j", fontsize=8, labelpad=2)
+        ax_a.set_xlabel("output step t", fontsize=8, labelpad=1)
         ax_a.set_title("attention α_tj: the English word each output character reads", fontsize=10)
+        _colourbar(fig, self.a_img, fig.add_subplot(gs[0, 4]), "α_tj")
         self.a_note = ax_a.text(MAX_STEPS / 2, (MAX_WORDS - 1) / 2, "", ha="center", va="center",
                                 fontsize=10, color="#6b7280")
-        self.o_img = _grid(ax_o, TOP, MAX_STEPS, cmap="Blues", vmin=0, vmax=1.7)
+        light_blues = ListedColormap(plt_cmap("Blues")(np.linspace(0, 1 / 1.7, 256)))   # text stays readable
+        self.o_img = _grid(ax_o, TOP, MAX_STEPS, cmap=light_blues, vmin=0, vmax=1)
+        _colourbar(fig, self.o_img, fig.add_subplot(gs[1, 4]), "p")
         ax_o.set(yticks=[], xticks=[])
+        ax_o.set_xlabel("output step t (the orange box: step t of the slider)", fontsize=8, labelpad=1)
         ax_o.set_title(f"decoder output, step by step: best, 2nd, 3rd candidate (the last two where p(best) < {SURE})",
                        fontsize=10)
         self.o_best = ax_o.text(-0.5, 0, "", ha="left", va="center", family="DejaVu Sans Mono")
@@ -91,13 +113,14 @@ class Seq2SeqWidget(LiveFigure):
 
         self.cursor_o = ax_o.add_patch(Rectangle((-0.5, -0.5), 1, TOP, fill=False, ec="#f59e0b", lw=2))
         self.cursor_a = ax_a.add_patch(Rectangle((-0.5, -0.5), 1, MAX_WORDS, fill=False, ec="#f59e0b", lw=2))
-        self.title = fig.suptitle("", fontsize=11, y=0.985)
-        self.subtitle = fig.text(0.5, 0.9, "", ha="center", fontsize=9, color="#374151")
-        self.add_layer(self.h_img, self.c_img)          # redrawn only when the encoder's input changes
+        self.title = fig.suptitle("", fontsize=11, y=0.99)
+        self.subtitle = fig.text(0.5, 0.935, "", ha="center", fontsize=9, color="#374151")
+        self.add_layer(self.h_img, self.c_img, *self.view.label_artists)   # redrawn only when the input changes
+        self.animate(*self.view.step_artists)
         self.cache_text(*self.words, self.title)          # strings that repeat: pasted from a pixel cache
         self.animate(self.a_img, self.a_note, self.o_img, self.o_best, *[t for row in self.o_runners for t in row],
                      self.wrong, self.cursor_o, self.cursor_a, self.subtitle)
-        self._encoded = None
+        self._encoded = self._labelled = self._every = None
 
     def render(self) -> bytes:
         """As LiveFigure.render, with unhinted text, so a row of characters keeps to its cells."""
@@ -136,7 +159,7 @@ class Seq2SeqWidget(LiveFigure):
         elif number is None:
             self.note("these are valid words but not how English writes a number 0-9999: "
                      "the model translates them anyway")
-        r = compute(self.params[c["attention"].value], src, forced)
+        r = compute(self.params[c["decoder"].value], src, forced)
         self._draw(r, words, number, reference, forced is not None)
         self.say(" ".join(self._notes))
 
@@ -146,7 +169,7 @@ class Seq2SeqWidget(LiveFigure):
 
     def _draw(self, r: dict, words, number, reference, forcing: bool) -> None:
         S, T = len(words), len(r["ids"])
-        key = (tuple(words), self.controls["attention"].value)
+        key = (tuple(words), self.controls["decoder"].value)
         if key != self._encoded:                          # a new source or another encoder
             states = np.full((MAX_WORDS, r["C"].shape[0]), np.nan)
             states[:S] = r["states"]
@@ -175,10 +198,14 @@ class Seq2SeqWidget(LiveFigure):
         att = np.full((MAX_WORDS, MAX_STEPS), np.nan)
         if r["attention"] is not None:
             att[:S, :T] = r["attention"].T
+        every = self.params[self.controls["decoder"].value]["dec_W_ih"].shape[1] > self.params[
+            self.controls["decoder"].value]["dec_emb"].shape[1]
         self.a_note.set_text("" if r["attention"] is not None else
-                             "plain decoder: no attention; it sees the English only through C")
+                             "no attention: this decoder sees the English only through C,\n"
+                             + ("as s_0 and as an input at every step" if every else "as its first state s_0 only"))
         self.a_img.set_array(att.ravel())
         t = self._step(T)
+        self._draw_graph(r, words, chars, t)
         self.cursor_o.set_x(t - 0.5)
         self.cursor_a.set_x(t - 0.5)
         self.cursor_a.set_visible(r["attention"] is not None)
@@ -191,6 +218,43 @@ class Seq2SeqWidget(LiveFigure):
         self.title.set_text(verdict)
         top = ",  ".join(f"{chars[t, k]} {r['probs'][t, k]:.2f}" for k in range(TOP))
         self.subtitle.set_text(f"step t = {t + 1}: {top}")
+
+    def _draw_graph(self, r: dict, words, chars, t: int) -> None:
+        """The unrolled graph: words right-aligned next to C, the decoder's steps, C's and α's edges, step t lit."""
+        S, T, view = len(words), len(r["ids"]), self.view
+        enc = [f"{k}{j}" for j in range(MAX_WORDS - S + 1, MAX_WORDS + 1) for k in "xe"]
+        fed = ["<bos>" if i == seq2seq.BOS_ID else self.tgt_vocab.words[i] for i in r["fed"]]
+        key = (tuple(words), tuple(fed), tuple(chars[:, 0]))
+        if key != self._labelled:
+            labels = {f"x{MAX_WORDS - S + j}": w for j, w in enumerate(words, 1)}
+            labels.update({f"d{i}": f for i, f in enumerate(fed, 1)})
+            labels.update({f"y{i}": c for i, c in enumerate(chars[:, 0], 1)})
+            view.set_labels(labels)
+            view.set_hidden([n.id for n in view.spec.nodes if n.kind in "xe" and n.id not in enc])
+            view.set_length(T)
+            self.refresh_layer()
+            self._labelled = key
+        every = self.params[self.controls["decoder"].value]["dec_W_ih"].shape[1] > len(
+            self.params[self.controls["decoder"].value]["dec_emb"][0])
+        weights = {("C", f"s{i}"): float(every) for i in range(1, MAX_STEPS + 1)}
+        att = np.zeros((MAX_STEPS, MAX_WORDS))
+        if r["attention"] is not None:
+            att[:T, MAX_WORDS - S:] = r["attention"]
+        view.is_attention[:] = self._attention_edges & (r["attention"] is not None)   # none drawn without it
+        weights.update({(f"e{j}", f"s{i}"): att[i - 1, j - 1] for i in range(1, MAX_STEPS + 1)
+                        for j in range(1, MAX_WORDS + 1)})
+        view.set_edge_weights(weights)
+        values = {f"e{MAX_WORDS - S + j}": h for j, h in enumerate(r["states"], 1)}
+        values.update({"C": r["C"], "s0": r["C"]})
+        values.update({f"s{i}": s for i, s in enumerate(r["dec_states"][:t + 1], 1)})
+        view.set_values(values, clear=True)
+        if every != self._every:                         # the name W_Cs is part of the static picture
+            for label in self.c_label:
+                label.set_visible(every)
+            self._every = every
+            self.invalidate()
+        if view.set_step(t + 1):
+            self.invalidate()
 
     def _step(self, T: int) -> int:
         """The selected step as an index into the output (a message if beyond its end)."""
@@ -217,6 +281,20 @@ def _fit_width(texts, ax, n: int) -> None:
         t.set_fontsize(size)
 
 
+def plt_cmap(name: str):
+    """A matplotlib colour map by name."""
+    import matplotlib
+
+    return matplotlib.colormaps[name]
+
+
+def _colourbar(fig, mesh, cax, label: str) -> None:
+    """A slim colour bar for a grid, labelled."""
+    bar = fig.colorbar(mesh, cax=cax)
+    bar.ax.tick_params(labelsize=7, length=2)
+    bar.set_label(label, fontsize=8, labelpad=1)
+
+
 def _grid(ax, rows: int, cols: int, **kw):
     """A rows x cols colour grid (QuadMesh: much faster to redraw than imshow), cell (i, j) centred at (j, i)."""
     mesh = ax.pcolormesh(np.arange(cols + 1) - 0.5, np.arange(rows + 1) - 0.5, np.full((rows, cols), np.nan), **kw)
@@ -228,6 +306,5 @@ def demo() -> Seq2SeqWidget:
     """The widget on untrained weights (for the benchmark: the cost does not depend on training)."""
     data = translation.load()
     V_src, V_tgt = len(data["src_vocab"]), len(data["tgt_vocab"])
-    plain = seq2seq.numpy_params(seq2seq.make_model(V_src, V_tgt, attention=False, seed=0))
-    attentive = seq2seq.numpy_params(seq2seq.make_model(V_src, V_tgt, attention=True, seed=0))
-    return Seq2SeqWidget(plain, attentive, data)
+    return Seq2SeqWidget({name: seq2seq.numpy_params(seq2seq.make_model(V_src, V_tgt, seed=0, **kw))
+                          for name, kw in DECODERS.items()}, data)

@@ -188,3 +188,8 @@ def phrase_index(pairs_list) -> dict[tuple, int]:
         for n, en in zip(pairs.numbers, pairs.english):
             out[tuple(tokenize(en))] = int(n)
     return out
+
+
+def german_index(pairs_list) -> dict[str, int]:
+    """Map from a German number word to its number, over the given Pairs."""
+    return {g: int(n) for pairs in pairs_list for n, g in zip(pairs.numbers, pairs.german)}

@@ -193,3 +193,59 @@ def test_widget_updates_the_image_and_answers_bad_input():
     w.controls["lengths"].value = "6, 6"
     assert w.message.value == ""
     assert len(w.latencies_ms) >= 9
+
+
+# -- the notebook's Try-this bullets and closing questions ----------------------------------------
+def test_try_sorting_the_batch_yourself_packs_with_enforce_sorted():
+    """Sorted longest first, the default enforce_sorted=True packs; h_n is the same rows, in the sorted order."""
+    import torch
+
+    ids, lengths, _ = padding.pad(SEQS)
+    gru = padding.make_rnn(H=8)
+    _, h_n = padding.run_packed(gru, ids, lengths)
+    order = np.argsort(-lengths)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(padding.one_hot(ids[order]), torch.as_tensor(lengths[order]),
+                                                     batch_first=True)
+    with torch.no_grad():
+        _, h_sorted = gru(packed)
+    torch.testing.assert_close(h_sorted, h_n[:, order], atol=1e-12, rtol=0)
+    with pytest.raises(RuntimeError):
+        torch.nn.utils.rnn.pack_padded_sequence(padding.one_hot(ids), torch.as_tensor(lengths), batch_first=True)
+
+
+def test_try_the_widget_batches():
+    same = padding_widget.compute([5, 5, 5])
+    assert same["mask"].all() and set(same["batch_sizes"].tolist()) == {3}
+    long = padding_widget.compute([13, 2, 2, 2])
+    assert (~long["mask"]).sum() > long["mask"].sum()                        # mostly padding
+    assert long["batch_sizes"][:2].tolist() == [4, 4] and set(long["batch_sizes"][2:].tolist()) == {1}
+    assert "33 PAD" in padding_widget.header(long, False)[0][0]
+    a, b = padding_widget.compute([2, 13]), padding_widget.compute([13, 2])
+    assert not np.array_equal(a["mask"], b["mask"])                          # the padded tensor changes
+    assert np.array_equal(a["index"][a["sorted_rows"]], b["index"][b["sorted_rows"]])   # the packed layout does not
+    assert a["sorted_rows"].tolist() != b["sorted_rows"].tolist()           # only the row labels do
+    lines = " ".join(text for text, _, _ in padding_widget.header(long, True))
+    assert "backward pass must start" in lines and "step 0" in lines
+
+
+def test_understanding_takes_the_right_answers_and_rejects_wrong_ones():
+    from helpers import quiz
+
+    qs = padding.understanding()
+    right = {"PAD cells": 11, "batch_sizes[3]": 2, "backward h_n is output at": "step 0"}
+    assert quiz.check(right, qs, name="t10")
+    for key, wrong in (("PAD cells", 17), ("PAD cells", 28), ("batch_sizes[3]", 3), ("batch_sizes[3]", 4),
+                       ("backward h_n is output at", "the last real step"), ("backward h_n is output at", 0)):
+        assert not quiz.check({**right, key: wrong}, qs, name="t10w")
+
+
+def test_make_rnn_and_make_next_char_leave_the_global_generator_alone():
+    import torch
+
+    torch.manual_seed(7)
+    before = torch.rand(2)
+    torch.manual_seed(7)
+    a, b = padding.make_rnn(seed=3), padding.make_next_char(H=4, seed=3)
+    assert torch.equal(torch.rand(2), before)
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), padding.make_rnn(seed=3).parameters()))
+    assert all(torch.equal(x, y) for x, y in zip(b.parameters(), padding.make_next_char(H=4, seed=3).parameters()))

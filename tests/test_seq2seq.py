@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from helpers import decoding, gradcheck, seq2seq as s2s, translation as tr
+from helpers import seq2seq_widget as w_mod
 from helpers.seq2seq_widget import Seq2SeqWidget, compute
 
 
@@ -12,8 +13,9 @@ def data():
     return tr.load()
 
 
-def tiny(data, attention, seed=0, double=True):
-    m = s2s.make_model(len(data["src_vocab"]), len(data["tgt_vocab"]), E=6, H=5, attention=attention, seed=seed)
+def tiny(data, attention, seed=0, double=True, c_every_step=True):
+    m = s2s.make_model(len(data["src_vocab"]), len(data["tgt_vocab"]), E=6, H=5, attention=attention, seed=seed,
+                       c_every_step=c_every_step)
     return m.double() if double else m
 
 
@@ -25,9 +27,9 @@ def sample(data, n=6, seed=0):
 
 
 # -- numpy twin == torch ------------------------------------------------------------------
-@pytest.mark.parametrize("attention", [False, True])
-def test_numpy_encoder_and_decoder_steps_equal_torch(data, attention):
-    model = tiny(data, attention)
+@pytest.mark.parametrize("attention,c_every_step", [(False, False), (False, True), (True, True)])
+def test_numpy_encoder_and_decoder_steps_equal_torch(data, attention, c_every_step):
+    model = tiny(data, attention, c_every_step=c_every_step)
     p = s2s.numpy_params(model)
     src, tgt = sample(data)
     x, x_len, y, y_len = s2s.to_tensors(src, tgt)
@@ -184,6 +186,84 @@ def test_edit_distance():
     assert s2s.edit_distance("einundzwanzig", "zweiundzwanzig") == 3
 
 
+def test_make_model_is_seeded_and_leaves_the_global_generator_alone(data):
+    torch.manual_seed(123)
+    before = torch.rand(3)
+    torch.manual_seed(123)
+    a = tiny(data, False, seed=5, c_every_step=False)
+    assert torch.equal(torch.rand(3), before)                  # the global generator did not move
+    b = tiny(data, False, seed=5, c_every_step=False)
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
+    assert a.decoder.gru.input_size == 6 and tiny(data, False).decoder.gru.input_size == 6 + 5
+
+
+def test_the_first_state_only_decoder_never_reads_c_after_step_one(data):
+    """Without C at every step, C enters only as s_0: the same s_0 with another C changes nothing."""
+    p = s2s.numpy_params(tiny(data, False, c_every_step=False))
+    h = np.random.default_rng(0).normal(size=5)
+    a = s2s.decoder_step_np(p, 4, h, np.zeros(5))
+    b = s2s.decoder_step_np(p, 4, h, np.ones(5))
+    np.testing.assert_array_equal(a[0], b[0])
+    q = s2s.numpy_params(tiny(data, False))
+    assert not np.allclose(s2s.decoder_step_np(q, 4, h, np.zeros(5))[0], s2s.decoder_step_np(q, 4, h, np.ones(5))[0])
+
+
+def test_side_by_side_training_equals_one_model_at_a_time(data):
+    kw = dict(steps=6, batch=16, lr=2e-2, seed=1)
+    make = lambda: {"a": tiny(data, False, seed=1, double=False, c_every_step=False),   # noqa: E731
+                    "b": tiny(data, True, seed=2, double=False)}
+    together = make()
+    histories = s2s.train_side_by_side(together, data["train"], data["held_out"], **kw)
+    alone = make()
+    for name, m in alone.items():
+        h = s2s.train(m, data["train"], data["held_out"], live=False, **kw)
+        assert h["loss"] == histories[name]["loss"]
+        assert all(torch.equal(x, y) for x, y in zip(m.parameters(), together[name].parameters()))
+
+
+def test_beam_vs_greedy_counts(data):
+    model = tiny(data, False, seed=2)
+    few = s2s.subset(data["held_out"], slice(None, None, 200))
+    pred = s2s.translate(model, few.src, data["tgt_vocab"])
+    pred[0] = few.german[0]                                    # pretend one is right
+    r = s2s.beam_vs_greedy(model, few, pred, data["tgt_vocab"], width=1, n_right=1)
+    assert r["wrong"] == sum(p != g for p, g in zip(pred, few.german)) and r["right"] == 1
+    assert r["fixed"] == 0 and r["broken"] == 1 - (s2s.translate(model, few.src[:1], data["tgt_vocab"])[0]
+                                                   == few.german[0])
+
+
+def test_digits_and_their_spread():
+    assert s2s.digits_changed(305, 817) == 3 and s2s.digits_changed(21, 28) == 1 and s2s.digits_changed(7, 7) == 0
+    numbers = np.arange(10000)
+    xy = np.stack([numbers // 1000, np.zeros(10000)], 1) + np.random.default_rng(0).normal(size=(10000, 2)) * 0.01
+    s = s2s.digit_spread(xy, numbers)
+    assert s["thousands"] > 0.99 and s["ones"] < 0.01
+
+
+def test_context_by_row_shows_the_bug_on_padded_rows_only(data):
+    """As notebook 10 runs it: packed C equals C alone on every row; unpacked, every row with PAD is off."""
+    model = s2s.make_model(len(data["src_vocab"]), len(data["tgt_vocab"]), seed=0)
+    held = data["held_out"]
+    rows = s2s.context_by_row(model, [held.src[int(np.argmax(held.source_lengths() == n))] for n in (2, 4, 5, 6, 7)])
+    assert sorted(r["English words"] for r in rows) == [2, 4, 5, 6, 7]
+    for r in rows:
+        assert r["max |C packed - C alone|"] < 1e-5
+        assert (r["max |h_n not packed - C alone| (bug)"] > 1e-3) == (r["PAD after it"] > 0)
+
+
+def test_understanding_takes_the_right_answers_and_rejects_wrong_ones():
+    from helpers import quiz
+
+    qs = s2s.understanding({"C at s_0 only": 0.01, "C at every step": 0.99, "attention": 0.99})
+    right = {"decoder input size": 96, "step of C": 3, "worse decoder": "C at s_0 only"}
+    assert quiz.check(right, qs, name="t08")
+    for key, wrong in (("decoder input size", 64), ("decoder input size", 32), ("step of C", 7),
+                       ("worse decoder", "C at every step"), ("worse decoder", None), ("step of C", "three")):
+        assert not quiz.check({**right, key: wrong}, qs, name="t08w")
+    flipped = s2s.understanding({"C at s_0 only": 0.99, "C at every step": 0.5, "attention": 0.99})
+    assert quiz.check({**right, "worse decoder": "C at every step"}, flipped, name="t08f")
+
+
 def test_teacher_vs_free_on_a_briefly_trained_model(data):
     model = s2s.make_model(len(data["src_vocab"]), len(data["tgt_vocab"]), E=8, H=16, seed=0)
     s2s.train(model, data["train"], steps=40, batch=32, lr=2e-2, live=False)
@@ -216,10 +296,9 @@ def test_pca_finds_the_main_directions():
 def test_training_lowers_the_loss_and_restores_the_thread_count(data):
     n = torch.get_num_threads()
     model = s2s.make_model(len(data["src_vocab"]), len(data["tgt_vocab"]), E=8, H=16, seed=0)
-    history = s2s.train(model, data["train"], data["held_out"], steps=30, batch=32, lr=2e-2, live=False,
-                        track=True)
+    history = s2s.train(model, data["train"], data["held_out"], steps=60, batch=32, lr=2e-2, live=False)
     assert np.mean(history["loss"][-5:]) < 0.7 * np.mean(history["loss"][:3])
-    assert [s for s, _ in history["val"]] == [25, 30] == [s for s, _ in history["teacher_vs_free"]]
+    assert [s for s, _ in history["val"]] == [50, 60]
     assert torch.get_num_threads() == n
 
 
@@ -244,9 +323,10 @@ def test_check_attention_weights_passes_the_reference_and_hints_otherwise():
 # -- widget -------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def widget(data):
-    plain = s2s.numpy_params(tiny(data, False, double=False))
-    attn = s2s.numpy_params(tiny(data, True, double=False))
-    return Seq2SeqWidget(plain, attn, data, text="thirty-one")
+    params = {"C at s_0 only": s2s.numpy_params(tiny(data, False, double=False, c_every_step=False)),
+              "C at every step": s2s.numpy_params(tiny(data, False, double=False)),
+              "attention": s2s.numpy_params(tiny(data, True, double=False))}
+    return Seq2SeqWidget(params, data, text="thirty-one")
 
 
 def test_compute_shapes(data):
@@ -264,14 +344,18 @@ def test_widget_redraws_on_every_control(widget):
     before = widget.image.value
     c["text"].value = "seven thousand and twelve"
     assert widget.image.value != before and widget.message.value == ""
-    for name, value in [("attention", not c["attention"].value), ("feed", "teacher forcing"), ("t", 3)]:
+    for name, value in [("decoder", "C at every step"), ("decoder", "C at s_0 only"), ("feed", "teacher forcing"),
+                        ("t", 3)]:
         before = widget.image.value
         c[name].value = value
         assert widget.image.value != before, name
     c["number"].value = 205
     assert c["text"].value == "two hundred and five"
     assert "205, a" in widget.title.get_text()
-    assert len(widget.latencies_ms) >= 6
+    assert len(widget.latencies_ms) >= 7
+    assert "first state s_0 only" in widget.a_note.get_text()
+    c["decoder"].value = "C at every step"
+    assert "at every step" in widget.a_note.get_text()
 
 
 def test_widget_answers_bad_input_with_a_message(widget):
@@ -289,3 +373,23 @@ def test_widget_answers_bad_input_with_a_message(widget):
     assert "past the end" in widget.message.value and "5 steps" in widget.message.value
     c["t"].value = 1
     assert widget.message.value == ""
+
+
+def test_widget_graph_shows_cs_edges_and_attention_only_where_the_decoder_has_them(widget):
+    c = widget.controls
+    c["feed"].value, c["text"].value, c["t"].value = "free running", "two hundred and five", 3
+    edges = lambda: set(widget.view.drawn_edges)                      # noqa: E731
+    c["decoder"].value = "C at s_0 only"
+    assert ("C", "s0") in edges() and not any(a == "C" and b != "s0" for a, b in edges())
+    assert not any(a.startswith("e") and b.startswith("s") for a, b in edges())
+    assert not any("Cs" in t.get_text() and t.get_visible() for t in widget.view.ax.texts)
+    c["decoder"].value = "C at every step"
+    assert ("C", "s3") in edges() and not any(a.startswith("e") and b.startswith("s") for a, b in edges())
+    assert any("Cs" in t.get_text() and t.get_visible() for t in widget.view.ax.texts)
+    c["decoder"].value = "attention"
+    into_t = {a for a, b in edges() if a.startswith("e") and b == "s3"}
+    assert into_t == {f"e{j}" for j in range(w_mod.MAX_WORDS - 3, w_mod.MAX_WORDS + 1)}    # the 4 words, right-aligned
+    assert widget.view.texts[f"x{w_mod.MAX_WORDS}"].get_text() == "five"
+    before = widget.image.value
+    c["t"].value = 4
+    assert widget.image.value != before and widget.view.t == 4
