@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import gates
-from .checks import Verdict, compare
+from .checks import Mistake, Verdict, compare
 from .gates import TORCH_NAMES
 
 GATES = {"rnn": 1, "gru": 3}   # rows of W_xh per hidden unit: tanh RNN 1, GRU 3 (r, z, n)
@@ -198,21 +198,19 @@ def cloze_features(h: np.ndarray, g: np.ndarray) -> np.ndarray:
     return np.concatenate([h[:, :-2], g[:, 2:]], axis=-1)
 
 
-def compare_in_steps(student, reference, cases, name: str, first_hint: str, later_hint: str) -> Verdict:
-    """checks.compare with a hint in two steps: a nudge if case 1 fails, the fuller hint only after it passes."""
-    first = compare(student, reference, cases[:1], name=name, hint=first_hint)
-    if not first:
-        return first
-    return compare(student, reference, cases, name=name, hint=later_hint)
-
-
 def check_cloze_features(student) -> Verdict:
-    """Exercise (08): the features that guess letter k from both sides without reading it."""
+    """Exercise (09): the features that guess letter k from both sides without reading it."""
     rng = np.random.default_rng(8)
     cases = [(rng.normal(size=(B, T, H)), rng.normal(size=(B, T, H))) for B, T, H in ((1, 5, 2), (3, 9, 4), (2, 3, 3))]
-    return compare_in_steps(
-        student, cloze_features, cases, name="cloze_features",
-        first_hint="<s> is at position 0, so letter k is at position k, and h_{k-1} is h[:, k - 1] (for "
-                   "letter 1, h[:, 0]); g_{k+1} is g[:, k + 1]. The result has one row per letter, L in all.",
-        later_hint="all letters at once with slices: h[:, :-2] holds h_0 .. h_{L-1} and g[:, 2:] holds "
-                   "g_2 .. g_{L+1}; join them on the last axis with np.concatenate.")
+    wrong = [Mistake(lambda h, g: np.concatenate([h[:, 1:-1], g[:, 1:-1]], -1),
+                     "it uses h_k and g_k, the states at letter k itself: both have read x_k"),
+             Mistake(lambda h, g: np.concatenate([g[:, 2:], h[:, :-2]], -1),
+                     "g comes first; the features are [h_{k-1}; g_{k+1}], h first"),
+             Mistake(lambda h, g: np.concatenate([h[:, :-2], g[:, :-2]], -1),
+                     "g_{k-1} has read x_k (the backward state runs from the end): take g_{k+1}")]
+    return compare(student, cloze_features, cases, name="cloze_features", mistakes=wrong, hints=(
+        "<s> is at position 0, so letter k is at position k, and h_{k-1} is h[:, k - 1] (for letter 1, h[:, 0]); "
+        "g_{k+1} is g[:, k + 1]. The result has one row per letter, L in all.",
+        "all letters at once with slices: h[:, :-2] holds h_0 .. h_{L-1} and g[:, 2:] holds g_2 .. g_{L+1}; "
+        "join them on the last axis with np.concatenate.",
+        "return np.concatenate([h[:, :-2], g[:, 2:]], axis=-1)"))

@@ -54,6 +54,12 @@ def compute(radius: float, nonlinearity: str, T: int, H: int = 32, seed: int = 0
             "mean_slope": float(np.mean(slopes))}
 
 
+def per_step_factor(total: float, T: int) -> float:
+    """The geometric mean factor per step: the number that, multiplied T times, gives `total`."""
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        return float(np.exp(np.log(total) / T)) if total > 0 else 0.0
+
+
 class GradientFlowWidget(LiveFigure):
     """Sliders for the spectral radius of W_hh, the nonlinearity and T: gradient norm per step back."""
 
@@ -129,10 +135,12 @@ class GradientFlowWidget(LiveFigure):
         self.setting.set_text(f"radius = {radius:.2f},  average slope f′ = {r['mean_slope']:.2f}")
         end = r["grad_norm"][-1]
         where = "below the chart" if end < FLOOR else "above the chart" if end > CEIL else ""
+        self.values = {"end": end, "per_step": per_step_factor(end, T), "mean_slope": r["mean_slope"]}
         self.readout.value = (
             f"after all T = {T} steps back, the gradient is <b>{end:.2g}</b> times its size at step T"
-            f"{' (' + where + ')' if where else ''}; average slope f′ = {r['mean_slope']:.2f}, "
-            f"so each step multiplies by roughly radius × slope = {radius * r['mean_slope']:.2f}"
+            f"{' (' + where + ')' if where else ''}: on average each step multiplied it by "
+            f"<b>{self.values['per_step']:.3f}</b> (the geometric mean: {self.values['per_step']:.3f}"
+            f"<sup>{T}</sup> = {end:.2g})"
             + (" (vanishing)" if end < 1e-3 else " (exploding)" if end > 1e3 else ""))
 
 

@@ -6,6 +6,7 @@ import html
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.patches import Rectangle
 
 from . import captioning, scenes, unrolled
 from .live import InputError, LiveFigure, new_figure
@@ -133,7 +134,9 @@ class CaptionWidget(LiveFigure):
         cb = self.fig.colorbar(self.p_img, ax=ax_p, orientation="horizontal", fraction=0.04, pad=0.25)
         cb.ax.tick_params(labelsize=7)
         (self.pick,) = ax_p.plot([], [], "o", ms=3, color="#f59e0b")
-        self.marks = [ax.axhspan(-0.5, 0.5, fill=False, edgecolor="#f59e0b", lw=2) for ax in (ax_h, ax_p)]
+        # a Rectangle across the axes (x in axes units), not axhspan: its set_y works on every matplotlib
+        self.marks = [ax.add_patch(Rectangle((0, -0.5), 1, 1, transform=ax.get_yaxis_transform(), fill=False,
+                                             edgecolor="#f59e0b", lw=2)) for ax in (ax_h, ax_p)]
         self.title = self.fig.text(0.01, 0.96, "", fontsize=12, weight="bold", va="center")
         self.info = widgets.HTML(value="")          # decoder, score, step details: text outside the figure
         self.result = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import decoding, scenes
-from .checks import Verdict, compare
+from .checks import Case, Stop, Verdict, compare
 
 MODES = ("h0", "input")
 MAX_LEN = scenes.MAX_WORDS + 1        # decoding stops at <eos> or after this many words
@@ -345,20 +345,64 @@ def _random_decoder(seed: int, V: int = 7, H: int = 5):
     return step_function(p, v, "input"), np.zeros(H)
 
 
-def check_greedy(student) -> Verdict:
-    """Exercise (06): greedy(step, state, bos, eos, max_len) -> (tokens, total log-prob)."""
-    cases = []
-    for seed in range(6):
-        step, h0 = _random_decoder(seed)
-        cases.append((step, h0, 0, 1, 3 + seed))
-    def as_array(f):                                    # (tokens, score) -> one array [*tokens, score]
-        return lambda *case: (lambda out: np.array([*out[0], out[1]], dtype=float))(f(*case))
+class _CountedStep:
+    """A decoder step that stops a learner's loop (checks.Stop) once it is called more than max_len times."""
 
-    return compare(as_array(student) if student is not None else None, as_array(decoding.greedy), cases,
-                   name="greedy",
-                   hint="start from token = bos; at each step call log_probs, state = step(state, token), "
-                        "take token = int(np.argmax(log_probs)), add log_probs[token] to the score, stop "
-                        "(without keeping it) when token == eos, else append it; at most max_len steps.")
+    def __init__(self, step, max_len: int):
+        self.step, self.max_len, self.calls = step, max_len, 0
+
+    def __call__(self, state, token):
+        self.calls += 1
+        if self.calls > self.max_len:
+            raise Stop(f"it called step more than max_len = {self.max_len} times: stop after max_len steps, "
+                       f"even when <eos> has not come")
+        return self.step(state, token)
+
+
+# (decoder seed, max_len): tokens before <eos> 3, 1, 0, 5 (<eos> at step max_len), 2; then 3 tokens
+# cut at max_len, and a decoder that never says <eos>.
+_GREEDY_CASES = ((180, 10), (0, 6), (36, 5), (82, 6), (226, 8), (139, 3), (1, 4))
+
+
+def _explain_greedy(got, want, args) -> str | None:
+    """A diagnosis for a wrong (tokens, score): <eos> or bos kept, one token too many, the score."""
+    _, _, bos, eos, max_len = args
+    try:
+        tokens, score = [int(t) for t in got[0]], float(got[1])
+    except Exception:  # noqa: BLE001 - not readable as (tokens, score): the generic message says why
+        return None
+    ref, ref_score = list(want[0]), want[1]
+    if tokens == ref + [eos]:
+        return "It keeps <eos> at the end: stop at <eos> without appending it"
+    if tokens == [bos] + ref:
+        return "It keeps bos at the start: the tokens start with the first one chosen"
+    if len(tokens) == len(ref) + 1 and tokens[:-1] == ref:
+        return "One token too many: kept <eos>, or one step past max_len?"
+    if tokens == ref and abs(score - ref_score) > 1e-6 and len(ref) == max_len - 1:
+        return ("The tokens are right but the score misses a step: here <eos> comes at step max_len, so "
+                "the loop must run max_len times (and add the log-probability of <eos>)")
+    if tokens == ref and abs(score - ref_score) > 1e-6:
+        return ("The tokens are right, the score is not: add log_probs[token] for every token chosen, "
+                "the final <eos> included (a sum of log-probabilities, not of probabilities)")
+    return None
+
+
+def check_greedy(student) -> Verdict:
+    """Exercise (07): greedy(step, state, bos, eos, max_len) -> (tokens, total log-prob)."""
+    cases = []
+    for seed, max_len in _GREEDY_CASES:
+        step, h0 = _random_decoder(seed)
+        note = "" if seed not in (139, 1) else "(In this case <eos> does not come within max_len steps.)"
+        cases.append(Case((_CountedStep(step, max_len), h0, 0, 1, max_len), note))
+    return compare(student, decoding.greedy, cases, name="greedy", outputs=("tokens", "score"),
+                   explain=_explain_greedy, hints=(
+        "one loop of at most max_len steps: call step, pick the most probable token, add its log-probability "
+        "to the score, and stop at eos (not kept). Return (tokens, score).",
+        "token = bos; for each of max_len steps: log_probs, state = step(state, token); token = "
+        "int(np.argmax(log_probs)); score += log_probs[token]; break if token == eos, else tokens.append(token).",
+        "tokens, score, token = [], 0.0, bos; for _ in range(max_len): log_probs, state = step(state, token); "
+        "token = int(np.argmax(log_probs)); score += float(log_probs[token]); if token == eos: break; "
+        "tokens.append(token); (after the loop) return tokens, score"))
 
 
 def understanding(model=None) -> dict:

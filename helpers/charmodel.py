@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import gates
-from .checks import Verdict, compare
+from .checks import Case, Mistake, Verdict, compare
 from .surnames import ALPHABET, BOS, CHARS, EOS, INDEX, PAD, batch, encode
 
 V = len(CHARS)                                   # 29 symbols: <pad>, <s>, </s>, a..z
@@ -403,18 +403,32 @@ def plot_units(params: dict, rows: list[dict], names: list[str]):
 
 # -- exercises ---------------------------------------------------------------------
 def check_next_char_probs(student) -> Verdict:
-    """Exercise (05): temperature and top-k turn scores into the distribution to sample from."""
+    """Exercise (06): temperature and top-k turn scores into the distribution to sample from."""
     rng = np.random.default_rng(5)
     cases = [(np.array([2.0, 1.0, 0.0, -1.0]), 1.0, None),
              (np.array([2.0, 1.0, 0.0, -1.0]), 0.5, None),
              (rng.normal(size=(3, 7)), 2.0, None),
-             (rng.normal(size=(3, 7)), 1.0, 3),
-             (np.array([30.0, 29.0, 10.0]), 0.01, None),
+             Case((rng.normal(size=(3, 7)), 1.0, 3), "(This case has top_k = 3.)"),
+             Case((np.array([30.0, 29.0, 10.0]), 0.01, None), "(This case has scores / 0.01 = 3000.)"),
              (rng.normal(size=(2, 27)), 0.7, 5),
-             (np.array([[0.5, 3.0, -1.0], [2.0, 1.0, 0.0]]), 0.0, None)]
-    return compare(student, next_char_probs, cases, name="next_char_probs",
-                   hint="divide the scores by the temperature, keep only the top_k highest "
-                        "(set the others to -inf) when top_k is not None, then softmax over the "
-                        "last axis, subtracting the max first (case 5 has scores / 0.01 = 3000). "
-                        "Temperature 0 (case 7) cannot be divided by: return the limit, probability 1 "
-                        "on the highest score and 0 elsewhere (np.eye(o.shape[-1])[np.argmax(o, axis=-1)]).")
+             Case((np.array([[0.5, 3.0, -1.0], [2.0, 1.0, 0.0]]), 0.0, None),
+                  "Temperature 0 (this case) cannot be divided by: return the limit, probability 1 on the highest "
+                  "score of each row and 0 elsewhere.")]
+    wrong = [Mistake(lambda o, t=1.0, k=None: next_char_probs(o, 1.0, k), "it ignores the temperature: divide the "
+                     "scores by it before the softmax"),
+             Mistake(lambda o, t=1.0, k=None: next_char_probs(o * t, 1.0, k) if t else next_char_probs(o, 0, k),
+                     "it multiplies the scores by the temperature; divide them by it"),
+             Mistake(lambda o, t=1.0, k=None: next_char_probs(o, t, None), "it ignores top_k: only the top_k highest "
+                     "scores may keep probability"),
+             Mistake(lambda o, t=1.0, k=None: next_char_probs(-np.asarray(o), t, k) if k else next_char_probs(o, t, k),
+                     "top_k keeps the lowest scores; keep the highest")]
+    return compare(student, next_char_probs, cases, name="next_char_probs", mistakes=wrong, overflow=True, hints=(
+        "three steps: divide the scores by the temperature; if top_k is not None, set every score below the "
+        "top_k-th highest to -inf; then a softmax over the last axis, subtracting the max first.",
+        "kth = np.sort(o, axis=-1)[..., -top_k:][..., :1] (the k-th highest, shape (..., 1)); "
+        "o = np.where(o >= kth, o, -np.inf); s = (o - o.max(axis=-1, keepdims=True)) / temperature; "
+        "p = np.exp(s) / np.exp(s).sum(axis=-1, keepdims=True). For temperature 0: "
+        "np.eye(o.shape[-1])[np.argmax(o, axis=-1)].",
+        "o = np.asarray(o, float); if top_k is not None: o = np.where(o >= np.sort(o, axis=-1)[..., -top_k:][..., :1], "
+        "o, -np.inf); if temperature == 0: return np.eye(o.shape[-1])[np.argmax(o, axis=-1)]; "
+        "e = np.exp((o - o.max(axis=-1, keepdims=True)) / temperature); return e / e.sum(axis=-1, keepdims=True)"))

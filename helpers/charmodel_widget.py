@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.patches import Rectangle
 
 from . import charmodel as cm
 from .live import InputError, LiveFigure, bars, new_figure, set_bars
@@ -81,7 +82,9 @@ class CharModelWidget(LiveFigure):
                        fontsize=9, loc="left")
         self.col_labels = [ax_h.text(j, H - 0.5 + 0.03 * H, "", ha="center", va="top", fontsize=10,
                                      family="monospace", clip_on=False) for j in range(COLS)]
-        self.cursors = [ax.axvspan(-0.5, 0.5, fill=False, ec="#111827", lw=2) for ax in (ax_u, ax_h)]
+        # a Rectangle up the axes (y in axes units), not axvspan: its set_x works on every matplotlib
+        self.cursors = [ax.add_patch(Rectangle((-0.5, 0), 1, 1, transform=ax.get_xaxis_transform(), fill=False,
+                                               ec="#111827", lw=2)) for ax in (ax_u, ax_h)]
         y = np.arange(len(SHOWN))
         self.bars = bars(ax_p, len(SHOWN), horizontal=True, width=6, colors=["#2563eb"] * 26 + ["#ea580c"])
         ax_p.set(yticks=y, yticklabels=SHOWN, xlim=(0, 1),         # the last one is </s>, as in the text

@@ -7,7 +7,7 @@ import sys
 # What the course needs (the same ranges as pyproject.toml; a test checks they agree).
 REQUIRED = {
     "numpy": "1.26", "matplotlib": "3.8", "pillow": "10", "ipywidgets": "8.1",
-    "jupyterlab": "4.1", "ipykernel": "6.29", "torch": "2.2", "num2words": "0.5.13",
+    "jupyterlab": "4.2", "ipykernel": "6.29", "torch": "2.2", "num2words": "0.5.13",
     "names": "0.3", "tqdm": "4.66",
 }
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import Verdict, compare
+from .checks import Mistake, Verdict, compare
 
 KINDS = ("rnn", "gru", "lstm")
 N_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
@@ -169,21 +169,67 @@ def kind_of(module) -> str:
     return {"RNN": "rnn", "GRU": "gru", "LSTM": "lstm"}[type(module).__name__]
 
 
+# -- check your understanding (notebook 05) ----------------------------------------------
+def understanding() -> dict:
+    """Notebook 05's closing questions, with answers computed from the cells' own formulas."""
+    from . import memory, quiz
+
+    h = 1.0
+    for _ in range(10):
+        h = 0.9 * h + (1 - 0.9) * 0.0                     # GRU: h_t = z h_(t-1) + (1 - z) n with z = 0.9, n = 0
+    c = 0.7
+    for _ in range(20):
+        c = 1.0 * c + 0.0 * np.tanh(5.0)                  # LSTM: c_t = f c_(t-1) + i c~ with f = 1, i = 0
+    field = memory.make_cnn(2, layers=3, kernel=3).receptive_field
+    return {
+        "GRU, z = 0.9 and n = 0 for 10 steps: fraction of h_0 left": quiz.Number(round(h, 4), 0.005, [
+            "each step keeps z of the old state and takes 1 - z of the candidate, here 0.",
+            "h_t = 0.9 h_(t-1), ten times over: a power of 0.9."]),
+        "LSTM, f = 1 and i = 0 for 20 steps, c_0 = 0.7: c_20": quiz.Number(float(c), 1e-6, [
+            "c_t = f_t c_(t-1) + i_t c~_t: which term is left when i = 0?",
+            "with f = 1 the cell is copied unchanged at every step."]),
+        "receptive field of 3 causal convolutions of width 3": quiz.Number(float(field), 0.1, [
+            "one convolution of width 3 sees the current step and the 2 before it.",
+            "each further layer of width 3 reaches 2 steps further back: 1 + 3 * 2."]),
+    }
+
+
 # -- exercises -------------------------------------------------------------------------
 def _lstm_reference(p, x, h, c):
     h_new, c_new, _ = lstm_step(p, x, h, c)
     return h_new, c_new
 
 
+def _lstm_variant(order: str = "ifgo", out_tanh: bool = True, b_hh: bool = True):
+    """A wrong LSTM step for the check's diagnoses: other gate order, no tanh on c, or no b_hh."""
+    def step(p, x, h, c):
+        H = h.shape[1]
+        a = x @ p["W_xh"].T + p["b_xh"] + h @ p["W_hh"].T + (p["b_hh"] if b_hh else 0)
+        blk = {k: a[:, j * H:(j + 1) * H] for j, k in enumerate(order)}
+        c_new = sigmoid(blk["f"]) * c + sigmoid(blk["i"]) * np.tanh(blk["g"])
+        return sigmoid(blk["o"]) * (np.tanh(c_new) if out_tanh else c_new), c_new
+    return step
+
+
 def check_lstm_step(student) -> Verdict:
-    """Exercise (04): one LSTM step, (h, c) -> (h_new, c_new), in PyTorch's gate order."""
+    """Exercise (05): one LSTM step, (h, c) -> (h_new, c_new), in PyTorch's gate order."""
     cases = []
-    for seed, (B, I, H) in enumerate([(1, 3, 2), (4, 5, 3), (2, 2, 6)]):
+    for seed, (B, I, H) in enumerate([(1, 3, 2), (4, 5, 3), (2, 2, 6), (3, 4, 4)]):
         rng = np.random.default_rng(10 + seed)
         p = init_params("lstm", I, H, seed)
         p = {k: 2 * v for k, v in p.items()}              # larger weights: every gate matters
         cases.append((p, rng.normal(size=(B, I)), rng.uniform(-1, 1, (B, H)), rng.normal(size=(B, H))))
-    return compare(student, _lstm_reference, cases, name="my_lstm_step",
-                   hint="a = x @ W_xh.T + b_xh + h @ W_hh.T + b_hh, cut into four blocks of H columns "
-                        "in the order i, f, g, o; sigmoid for i, f, o and tanh for g; "
-                        "c_new = f * c + i * g and h_new = o * tanh(c_new). Return (h_new, c_new).")
+    wrong = [Mistake(_lstm_variant("figo"), "the input and forget gates are swapped: the blocks are i, f, g, o"),
+             Mistake(_lstm_variant("ifog"), "the candidate g and the output gate o are swapped: the blocks are "
+                                            "i, f, g, o"),
+             Mistake(_lstm_variant(out_tanh=False), "h_new = o * c_new misses the tanh: h_new = o * tanh(c_new)"),
+             Mistake(_lstm_variant(b_hh=False), "it leaves out b_hh (there are two biases, b_xh and b_hh)")]
+    return compare(student, _lstm_reference, cases, name="my_lstm_step", mistakes=wrong,
+                   outputs=("h_new", "c_new"), hints=(
+        "one product a = x @ W_xh.T + b_xh + h @ W_hh.T + b_hh of shape (B, 4H), cut into four blocks of "
+        "H columns in PyTorch's order i, f, g, o. Return (h_new, c_new).",
+        "i, f, o = sigmoid of blocks 0, 1, 3; g = tanh of block 2; c_new = f * c + i * g; "
+        "h_new = o * tanh(c_new).",
+        'H = h.shape[1]; a = x @ p["W_xh"].T + p["b_xh"] + h @ p["W_hh"].T + p["b_hh"]; '
+        "i, f, g, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2*H]), np.tanh(a[:, 2*H:3*H]), sigmoid(a[:, 3*H:]); "
+        "c_new = f * c + i * g; return o * np.tanh(c_new), c_new"))

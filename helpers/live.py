@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 import struct
 import time
 import zlib
@@ -81,6 +82,9 @@ class LiveFigure:
         self.message = widgets.HTML(value="")
         self.latencies_ms: list[float] = []  # one entry per update, for the benchmark
         self.controls: dict[str, widgets.Widget] = {}
+        self.errors: list[Exception] = []    # unforeseen errors answered with a message (tests assert none)
+        self._good: dict = {}                # each control's last usable value (see _guard_controls)
+        self._said, self._updating = "", False
 
     # -- wiring -----------------------------------------------------------------
     def connect(self) -> None:
@@ -93,15 +97,56 @@ class LiveFigure:
         self.update()
 
     def update(self) -> None:
-        """Recompute and redraw; record the time from the new value to the new image."""
-        start = time.perf_counter()
-        self.say("")
+        """Recompute and redraw; record the time from the new value to the new image.
+
+        Never raises: a control holding an impossible value (NaN in a float slider, no choice in
+        a dropdown) is set back to its last good value first; bad input is answered with the
+        parser's message; anything else (a bug) is a short message too, kept in ``self.errors``.
+        """
+        if getattr(self, "_updating", False):   # a control set back by the guard: one update is enough
+            return
+        self._updating = True
         try:
-            self.refresh()
-        except InputError as err:  # bad input is answered, never a traceback
-            self.say(str(err))
-        self.image.value = self.render()
-        self.latencies_ms.append(1000 * (time.perf_counter() - start))
+            start = time.perf_counter()
+            self.say("")
+            fixed = self._guard_controls()
+            try:
+                self.refresh()
+            except InputError as err:  # bad input is answered, never a traceback
+                self.say(str(err))
+            except Exception as err:  # noqa: BLE001 - unforeseen input: still a message, and recorded
+                self.errors.append(err)
+                self.say(f"this input could not be shown ({type(err).__name__}: {err})")
+            if fixed:
+                self.say(" ".join(t for t in (fixed, self._said) if t))
+            try:
+                self.image.value = self.render()
+            except Exception as err:  # noqa: BLE001
+                self.errors.append(err)
+                self.say(f"this input could not be drawn ({type(err).__name__}: {err})")
+            self.latencies_ms.append(1000 * (time.perf_counter() - start))
+        finally:
+            self._updating = False
+
+    def _guard_controls(self) -> str:
+        """Set back every control whose value no widget can use (NaN, inf, an empty choice); say which."""
+        good = self.__dict__.setdefault("_good", {})
+        notes = []
+        for name, control in self.controls.items():
+            value = getattr(control, "value", None)
+            if isinstance(control, widgets.Button):
+                continue
+            if not impossible_value(control, value):
+                good[name] = value
+                continue
+            back = good.get(name, _fallback(control))
+            try:
+                control.value = back
+            except Exception:  # noqa: BLE001 - cannot be set back: refresh's own checks answer
+                continue
+            label = getattr(control, "description", "") or name
+            notes.append(f"{label} cannot be {value!r}: set back to {back!r}.")
+        return " ".join(notes)
 
     # -- drawing ----------------------------------------------------------------
     def animate(self, *artists) -> None:
@@ -172,8 +217,10 @@ class LiveFigure:
 
     def say(self, text: str) -> None:
         """Show a short message under the controls (empty string clears it; long ones are cut)."""
+        text = str(text)
         if len(text) > 200:
             text = text[:199] + "…"
+        self._said = text
         self.message.value = (f'<span style="color:#b45309">&#9888; {html.escape(text)}</span>'
                               if text else "")
 
@@ -248,6 +295,22 @@ def animated_png(pngs: list[bytes], ms_per_frame: int = 700) -> bytes:
 
 class InputError(ValueError):
     """Bad input to a widget: its message is shown in the widget."""
+
+
+def impossible_value(control, value) -> bool:
+    """True for a value no widget can draw: a non-finite number, or no choice where options exist."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return True
+    options = getattr(control, "options", None)
+    return bool(options) and value is None
+
+
+def _fallback(control):
+    """A usable value for a control that never had one: its minimum, or its first option."""
+    if getattr(control, "options", None):
+        first = control.options[0]
+        return first[1] if isinstance(first, tuple) else first
+    return getattr(control, "min", 0.0)
 
 
 def bars(ax, n: int, horizontal: bool = False, width: float = 6.0, **kwargs):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import gates
+from .checks import Case, Mistake, Verdict, compare
 
 # -- Markovization ---------------------------------------------------------------------
 
@@ -25,12 +26,12 @@ def fold_state(step, s0, xs):
     return s
 
 
-def unrolled_formula(t: int) -> str:
-    """The state s_t written out as nested f's, e.g. f(f(s_0, x_1; θ), x_2; θ) for t = 2."""
-    if t < 0:
-        raise ValueError(f"t must be >= 0, got {t}")
-    text = "s_0"
-    for k in range(1, t + 1):
+def unrolled_formula(t: int, start: int = 0) -> str:
+    """The state s_t written out as nested f's from s_start, e.g. f(f(s_0, x_1; θ), x_2; θ) for t = 2."""
+    if not 0 <= start <= t:
+        raise ValueError(f"need 0 <= start <= t, got start = {start}, t = {t}")
+    text = f"s_{start}"
+    for k in range(start + 1, t + 1):
         text = f"f({text}, x_{k}; θ)"
     return f"s_{t} = {text}"
 
@@ -47,6 +48,88 @@ def resume_check(kind: str, p: dict, X: np.ndarray, k: int) -> dict:
     resumed = gates.run(kind, p, X[:, k:], state=s_k)
     a, b = whole["h"][:, k:], resumed["h"]
     return {"whole": a, "resumed": b, "max_diff": float(np.max(np.abs(a - b)))}
+
+
+def _wrong_folds():
+    """Known wrong versions of fold_state, for the check's diagnoses."""
+    def all_states(step, s0, xs):
+        out, s = [], s0
+        for x in xs:
+            s = step(s, x)
+            out.append(s)
+        return out
+
+    def swapped(step, s0, xs):
+        s = s0
+        for x in xs:
+            s = step(x, s)
+        return s
+
+    def reversed_inputs(step, s0, xs):
+        s = s0
+        for x in list(xs)[::-1]:
+            s = step(s, x)
+        return s
+
+    def drops_last(step, s0, xs):
+        s = s0
+        for x in list(xs)[:-1]:
+            s = step(s, x)
+        return s
+
+    return [Mistake(all_states, "it returns every state; return only the last one, s_t"),
+            Mistake(swapped, "it calls step(x, s); the step takes the state first: step(s, x)"),
+            Mistake(reversed_inputs, "it reads the inputs backwards; x_1 comes first"),
+            Mistake(drops_last, "it stops one input early: every x in xs gets a step")]
+
+
+def check_fold_state(student) -> Verdict:
+    """Exercise (04): fold a step function over the inputs, s_t = f(...f(f(s_0, x_1), x_2)..., x_t)."""
+    p = gates.init_params("rnn", 2, 3, seed=4)
+    X = np.random.default_rng(4).normal(size=(5, 2, 2))           # 5 steps of (B=2, I=2)
+    cases = [Case((lambda s, x: 10 * s + x, 0, [1, 2, 3]), "(step(s, x) = 10 s + x, s_0 = 0, xs = [1, 2, 3]: "
+                  "the answer is 123)"),
+             Case((lambda s, x: s - x, 10, [1, 2, 3]), "(step(s, x) = s - x from s_0 = 10)"),
+             Case((lambda s, x: s + x, 7, []), "(no inputs at all: the state stays s_0)"),
+             Case((lambda s, x: np.tanh(rotation_scale(30, 1.2) @ s + U_IN * x), np.array([0.5, -0.5]),
+                   [1.0, 0.0, -0.5, 0.2]), "(the 2-unit tanh step of section 2)"),
+             Case((lambda s, x: gates.rnn_step(p, x, s)[0], np.zeros((2, 3)), list(X)),
+                  "(a vanilla RNN step on a batch of 2)")]
+    return compare(student, fold_state, cases, name="my_fold_state", mistakes=_wrong_folds(), hints=(
+        "start from s = s0 and let the step make every new state: one call step(s, x) per input, in order; "
+        "return the last state only.",
+        "s = s0, then for each x in xs: s = step(s, x); after the loop, return s.",
+        "def my_fold_state(step, s0, xs):\n    s = s0\n    for x in xs:\n        s = step(s, x)\n    return s"))
+
+
+def fixed_point_1d(w: float, x: float = 0.0, start: float = 1.0, iters: int = 200) -> float:
+    """The fixed point h* = tanh(w h* + x) reached by iterating the 1-unit map from start."""
+    h = start
+    for _ in range(iters):
+        h = float(np.tanh(w * h + x))
+    return h
+
+
+def understanding() -> dict:
+    """Notebook 04's closing questions, with answers computed here (never printed by the notebook)."""
+    from . import quiz
+
+    p = gates.init_params("rnn", 3, 4, seed=0)
+    diff = resume_check("rnn", p, np.random.default_rng(0).normal(size=(2, 12, 3)), k=5)["max_diff"]
+    n_stable = int(fixed_points(rotation_scale(0, 0.5), np.zeros(2))[1].sum())
+    return {
+        "fixed point for w = 1.5": quiz.Number(round(fixed_point_1d(1.5), 4), 0.01, [
+            "a fixed point does not move: h = tanh(1.5 h). In the phase plane, angle 0 and scale 1.5 "
+            "make each unit this 1-unit map; read a corner's coordinate.",
+            "start at h = 1 and repeat h = tanh(1.5 * h) a few dozen times (np.tanh in a loop)."]),
+        "largest difference, resumed from s_5": quiz.Number(diff, 1e-12, [
+            "the resumed run starts from the very state the whole run had at step 5.",
+            "the same f, the same θ and the same state give the same next state, bit for bit."]),
+        "where the 8 paths end for scale 0.5": quiz.Choice(
+            "one point" if n_stable == 1 else "their own corners", ["one point", "their own corners"], [
+                "with scale below 1 every step shrinks the differences between states.",
+                "count the stable fixed points (black dots) at angle 0, scale 0.5."]),
+    }
 
 
 # -- a 2-unit RNN: h_t = tanh(W h_{t-1} + u x_t + b) ----------------------------------
@@ -162,7 +245,19 @@ def encode(text: str) -> np.ndarray:
     return np.eye(len(SYMBOLS))[[SYMBOLS.index(ch) for ch in text]][None]
 
 
-def make_recall_net(kind: str, H: int = 8):
+def _seeded(seed: int, build):
+    """build() with torch's generator seeded by seed, the global generator left as it was."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build()
+
+
+FORGET_BIAS = 1.0   # the LSTM's forget gate starts at sigmoid(1) = 0.73, a common choice
+
+
+def make_recall_net(kind: str, H: int = 8, seed: int = 0):
     """A recurrent cell (nn.RNN/GRU/LSTM) and a linear readout applied at the '?' step."""
     import torch
     from torch import nn
@@ -175,25 +270,27 @@ def make_recall_net(kind: str, H: int = 8):
             self.kind = kind
             self.rnn = cls(len(SYMBOLS), H, batch_first=True)
             self.out = nn.Linear(H, K_RECALL)
+            if kind == "lstm":
+                with torch.no_grad():
+                    self.rnn.bias_ih_l0[H:2 * H] += FORGET_BIAS
 
         def forward(self, X, q):                          # X (B, T, 5), q (B,)
             hs, _ = self.rnn(X)                           # (B, T, H)
             return self.out(hs[torch.arange(len(q)), q])  # (B, 4) scores at the '?'
 
-    return RecallNet()
+    return _seeded(seed, RecallNet)
 
 
-def train_recall(kind: str, H: int = 8, steps: int = 200, batch: int = 128, max_delay: int = 20,
-                 lr: float = 0.02, seed: int = 0, live: bool = True):
-    """Train a recall net with Adam; each step a fresh batch with delays drawn from 1..max_delay."""
+def train_recall(kind: str, H: int = 8, steps: int = 120, batch: int = 128, max_delay: int = 20,
+                 lr: float = 0.03, seed: int = 0, live: bool = True):
+    """Train a recall net (weights from seed) with Adam; each step a fresh batch, delays drawn from 1..max_delay."""
     import torch
     import torch.nn.functional as F
 
     from .training import fit_torch
 
-    torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = make_recall_net(kind, H)
+    model = make_recall_net(kind, H, seed)
 
     def batch_loss(m, step):
         X, y, q = recall_batch(rng.integers(1, max_delay + 1, batch), rng)
@@ -204,25 +301,24 @@ def train_recall(kind: str, H: int = 8, steps: int = 200, batch: int = 128, max_
     return model, history
 
 
+def _answers(model, delay: int, n: int, seed: int):
+    """The true first letters (n,) and the model's answers (n,) on n held-out sequences at one delay."""
+    import torch
+
+    X, y, q = recall_batch(np.full(n, delay), np.random.default_rng([seed, delay]))
+    with torch.no_grad():
+        pred = model(torch.tensor(X, dtype=torch.float32), torch.from_numpy(q)).argmax(1).numpy()
+    return y, pred
+
+
 def recall_accuracy(model, delays, n: int = 200, seed: int = 1) -> np.ndarray:
-    """Held-out accuracy at each delay D (n fresh sequences per D).  # (len(delays),)"""
-    import torch
-
-    rng = np.random.default_rng(seed)
-    D = np.repeat(np.asarray(delays, int), n)
-    X, y, q = recall_batch(D, rng)
-    with torch.no_grad():
-        pred = model(torch.tensor(X, dtype=torch.float32), torch.from_numpy(q)).argmax(1).numpy()
-    return (pred == y).reshape(len(delays), n).mean(1)
+    """Held-out accuracy at each delay D, on the n sequences recall_confusion reads.  # (len(delays),)"""
+    return np.array([np.mean(np.equal(*_answers(model, int(d), n, seed))) for d in delays])
 
 
-def recall_confusion(model, delay: int, n: int = 400, seed: int = 1) -> np.ndarray:
-    """Counts of (true first letter, answer) on n held-out sequences at one delay.  # (4, 4)"""
-    import torch
-
-    X, y, q = recall_batch(np.full(n, delay), np.random.default_rng(seed))
-    with torch.no_grad():
-        pred = model(torch.tensor(X, dtype=torch.float32), torch.from_numpy(q)).argmax(1).numpy()
+def recall_confusion(model, delay: int, n: int = 200, seed: int = 1) -> np.ndarray:
+    """Counts of (true first letter, answer) on recall_accuracy's n sequences at this delay.  # (4, 4)"""
+    y, pred = _answers(model, delay, n, seed)
     counts = np.zeros((K_RECALL, K_RECALL), int)
     np.add.at(counts, (y, pred), 1)
     return counts
@@ -253,14 +349,14 @@ def plot_recall(ax, delays, acc: dict, max_train_delay: int, threshold: float = 
         ax.plot(delays, a, color=COLOURS[kind], label=NAMES[kind], alpha=0.9,
                 **styles.get(kind, dict(marker="o", ls="-", ms=3.5, lw=1.5)))
     if "gru" in acc and "lstm" in acc and np.max(np.abs(np.asarray(acc["gru"]) - acc["lstm"])) < 0.02:
-        low = min(np.min(acc["gru"]), np.min(acc["lstm"]))
+        low = np.floor(100 * min(np.min(acc["gru"]), np.min(acc["lstm"]))) / 100   # rounded down: "at least"
         ax.annotate(f"GRU and LSTM lie on top of each other\n(both at least {low:.2f} at every delay)",
                     xy=(0.3 * max(delays), 1.0), xytext=(0.3 * max(delays), 0.8), fontsize=8, ha="center",
                     color="#1f2937", arrowprops=dict(arrowstyle="->", color="#6b7280", lw=0.8))
     ax.axhline(1 / K_RECALL, color="#6b7280", ls=":", lw=1, label="chance")
     ax.axhline(threshold, color="#b45309", ls="--", lw=1, label="'fails' below this")
     ax.axvspan(max_train_delay + 0.5, max(delays) + 0.5, color="#f3f4f6", zorder=0)
-    ax.text(max_train_delay + 1, 0.3, "longer than any\ntraining delay", fontsize=8, color="#4b5563")
+    ax.text(max_train_delay + 1, 0.06, "longer than any\ntraining delay", fontsize=8, color="#4b5563")
     ax.set(xlabel="delay D (steps between the letter and the '?')", ylabel="held-out accuracy",
            ylim=(0, 1.05), xlim=(0.5, max(delays) + 0.5))
     ax.legend(fontsize=8, loc="lower left", ncol=3)
@@ -344,7 +440,7 @@ def tag_batch(task: str, lengths, rng: np.random.Generator, T: int | None = None
     return X, y, valid
 
 
-def make_cnn(n_classes: int, channels: int = 16, kernel: int = 3, layers: int = 2):
+def make_cnn(n_classes: int, channels: int = 16, kernel: int = 3, layers: int = 2, seed: int = 0):
     """A causal 1-D CNN: each output sees the last layers*(kernel-1)+1 inputs (its receptive field)."""
     import torch.nn.functional as F
     from torch import nn
@@ -358,12 +454,12 @@ def make_cnn(n_classes: int, channels: int = 16, kernel: int = 3, layers: int = 
             self.receptive_field = layers * (kernel - 1) + 1
 
         def forward(self, X):                             # X (B, T, 3) -> scores (B, T, C)
-            z = X.transpose(1, 2)
+            u = X.transpose(1, 2)                         # (B, channels, T): what each layer reads
             for conv in self.convs:
-                z = F.relu(conv(F.pad(z, (kernel - 1, 0))))  # pad on the left only: no peeking ahead
-            return self.out(z).transpose(1, 2)
+                u = F.relu(conv(F.pad(u, (kernel - 1, 0))))  # pad on the left only: no peeking ahead
+            return self.out(u).transpose(1, 2)
 
-    return CausalCNN()
+    return _seeded(seed, CausalCNN)
 
 
 def cnn_params(model) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -377,15 +473,15 @@ def cnn_forward(params: list, X: np.ndarray):
     X = np.asarray(X, float)
     if X.ndim != 3 or X.shape[2] != params[0][0].shape[1]:
         raise ValueError(f"X must have shape (B, T, {params[0][0].shape[1]}), got {X.shape}")
-    z, cache = X, []
+    u, cache = X, []                                      # u (B, T, C): what each layer reads
     for i, (W, b) in enumerate(params):
         k = W.shape[2]
-        zp = np.pad(z, ((0, 0), (k - 1, 0), (0, 0)))      # left padding only: causal
-        T = z.shape[1]
-        a = sum(zp[:, j:j + T] @ W[:, :, j].T for j in range(k)) + b   # (B, T, C_out)
-        cache.append((zp, a))
-        z = np.maximum(a, 0) if i < len(params) - 1 else a
-    return z, cache
+        up = np.pad(u, ((0, 0), (k - 1, 0), (0, 0)))      # left padding only: causal
+        T = u.shape[1]
+        a = sum(up[:, j:j + T] @ W[:, :, j].T for j in range(k)) + b   # (B, T, C_out) pre-activations
+        cache.append((up, a))
+        u = np.maximum(a, 0) if i < len(params) - 1 else a
+    return u, cache
 
 
 def cnn_backward(params: list, cache: list, dscores: np.ndarray) -> list:
@@ -393,20 +489,20 @@ def cnn_backward(params: list, cache: list, dscores: np.ndarray) -> list:
     grads, d = [None] * len(params), dscores
     for i in reversed(range(len(params))):
         W, _ = params[i]
-        zp, a = cache[i]
+        up, a = cache[i]
         if i < len(params) - 1:
             d = d * (a > 0)                               # through the ReLU
         k, T = W.shape[2], a.shape[1]
-        dW = np.stack([np.einsum("bto,bti->oi", d, zp[:, j:j + T]) for j in range(k)], axis=2)
-        dzp = np.zeros_like(zp)
+        dW = np.stack([np.einsum("bto,bti->oi", d, up[:, j:j + T]) for j in range(k)], axis=2)
+        dup = np.zeros_like(up)
         for j in range(k):
-            dzp[:, j:j + T] += d @ W[:, :, j]
+            dup[:, j:j + T] += d @ W[:, :, j]
         grads[i] = (dW, d.sum((0, 1)))
-        d = dzp[:, k - 1:]                                # drop the padding
+        d = dup[:, k - 1:]                                # drop the padding
     return grads
 
 
-def make_tagger_rnn(n_classes: int, H: int = 16):
+def make_tagger_rnn(n_classes: int, H: int = 16, seed: int = 0):
     """A GRU with a linear readout at every step."""
     from torch import nn
 
@@ -419,11 +515,14 @@ def make_tagger_rnn(n_classes: int, H: int = 16):
         def forward(self, X):                             # X (B, T, 3) -> scores (B, T, C)
             return self.out(self.rnn(X)[0])
 
-    return Tagger()
+    return _seeded(seed, Tagger)
 
 
-def train_tagger(model, task: str, steps: int = 100, batch: int = 128, lengths=(6, 20),
-                 lr: float = 0.02, seed: int = 0, live: bool = True, desc: str = "training"):
+TAG_STEPS = 60
+
+
+def train_tagger(model, task: str, steps: int = TAG_STEPS, batch: int = 128, lengths=(6, 20),
+                 lr: float = 0.03, seed: int = 0, live: bool = True, desc: str = "training"):
     """Adam on fresh batches of tag_batch(task) with lengths drawn from the range; loss on valid steps."""
     import torch
     import torch.nn.functional as F

@@ -32,11 +32,33 @@ def tokenize(text: str) -> list[str]:
 def split_numbers(max_number: int = MAX_NUMBER, seed: int = SEED,
                   held_out: float = HELD_OUT_FRACTION) -> dict[str, np.ndarray]:
     """Numbers 1..max_number shuffled with a seed and cut into 'train' and 'held_out'."""
+    held_out, max_number = fraction(held_out, "held_out"), whole(max_number, "max_number", 2)
+    if not 0 < held_out < 1:
+        raise ValueError(f"held_out must be strictly between 0 and 1 (both parts non-empty), got {held_out}")
     numbers = np.arange(1, max_number + 1)
     rng = np.random.default_rng(seed)
     rng.shuffle(numbers)
     cut = int(round(len(numbers) * (1 - held_out)))
+    if not 0 < cut < len(numbers):
+        raise ValueError(f"held_out = {held_out} leaves a part of {len(numbers)} numbers empty")
     return {"train": np.sort(numbers[:cut]), "held_out": np.sort(numbers[cut:])}
+
+
+def whole(value, name: str, low: int) -> int:
+    """value as an int >= low, or ValueError naming it (floats, text and bools are refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+    return int(value)
+
+
+def fraction(value, name: str) -> float:
+    """value as a float in [0, 1], or ValueError naming it (NaN, inf, text and bools are refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number between 0 and 1, got {value!r}")
+    value = float(value)
+    if not 0 <= value <= 1:                                  # also False for NaN
+        raise ValueError(f"{name} must be between 0 and 1, got {value}")
+    return value
 
 
 @dataclass

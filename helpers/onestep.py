@@ -1,6 +1,6 @@
 """The seed's one-step prediction DAG, from scratch in numpy and as a torch twin.
 
-    h1 = tanh(W1 x + b1)      # (B, H)
+    h1 = tanh(W1 x + b1)      # (B, H)   the hidden layer, h^(1) in the notebooks (h_1 is the state at step 1)
     o  = tanh(W2 h1 + b2)     # (B, V)
     y  = softmax(o / tau)     # (B, V)
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import Verdict, compare
+from .checks import Case, Mistake, Verdict, compare
 
 TAU = 0.2
 
@@ -59,10 +59,10 @@ def backward(params: dict, cache: dict, targets: np.ndarray, weights=None) -> di
     ds = y.copy()
     ds[np.arange(len(targets)), targets] -= 1          # d(-log softmax)/d scores
     ds *= (w / w.sum())[:, None]                       # (B, V)
-    dz2 = ds / tau * (1 - o**2)                        # through o/tau and tanh
-    dh1 = dz2 @ params["W2"]                           # (B, H)
-    dz1 = dh1 * (1 - h1**2)                            # through tanh
-    return {"W1": dz1.T @ X, "b1": dz1.sum(0), "W2": dz2.T @ h1, "b2": dz2.sum(0)}
+    da2 = ds / tau * (1 - o**2)                        # through o/tau and tanh: dL/da2
+    dh1 = da2 @ params["W2"]                           # (B, H)
+    da1 = dh1 * (1 - h1**2)                            # through tanh: dL/da1
+    return {"W1": da1.T @ X, "b1": da1.sum(0), "W2": da2.T @ h1, "b2": da2.sum(0)}
 
 
 def loss_and_grads(params: dict, X, targets, weights=None, tau: float = TAU):
@@ -125,15 +125,52 @@ def check_softmax(student) -> Verdict:
     """Exercise (01): softmax over the last axis, safe for large scores."""
     rng = np.random.default_rng(1)
     cases = [(np.array([1.0, 2.0, 3.0]),), (rng.normal(size=(4, 5)),),
-             (np.array([1000.0, 1001.0, 1002.0]),), (np.array([[-5.0, 0.0, 5.0]]),)]
-    return compare(student, softmax, cases, name="softmax",
-                   hint="exp(o) / exp(o).sum(axis=-1, keepdims=True); subtract o.max(axis=-1, keepdims=True) "
-                        "first so exp never overflows (test case 3 has scores near 1000).")
+             Case((np.array([1000.0, 1001.0, 1002.0]),), "(This case has scores near 1000.)"),
+             (np.array([[-5.0, 0.0, 5.0]]),), (rng.normal(size=(2, 3)),)]
+    wrong = [Mistake(lambda o: np.exp(o - o.max()) / np.exp(o - o.max()).sum(),
+                     "it divides by the sum of the whole array; sum over the last axis only, keepdims=True"),
+             Mistake(lambda o: softmax(o, axis=0), "it normalises the columns; sum over the last axis")]
+    return compare(student, softmax, cases, name="softmax", mistakes=wrong, overflow=True, hints=(
+        "exponentiate every score, then divide each row by its own sum (over the last axis). "
+        "Subtracting a constant from every score of a row does not change the result.",
+        "softmax(o) = exp(o - m) / exp(o - m).sum(axis=-1, keepdims=True), with m = o.max(axis=-1, keepdims=True): "
+        "the largest exponent is then exp(0) = 1, so np.exp never overflows.",
+        "e = np.exp(o - o.max(axis=-1, keepdims=True)); return e / e.sum(axis=-1, keepdims=True)"))
+
+
+def tanh_backward(h: np.ndarray, dh: np.ndarray) -> np.ndarray:
+    """dL/da from h = tanh(a) and dL/dh: the step backward takes twice."""
+    return dh * (1 - h**2)
 
 
 def check_tanh_backward(student) -> Verdict:
-    """Exercise (01): given h = tanh(z) and dL/dh, return dL/dz."""
+    """Exercise (01): given h = tanh(a) and dL/dh, return dL/da."""
     rng = np.random.default_rng(2)
     cases = [(np.tanh(rng.normal(size=(3, 4))), rng.normal(size=(3, 4))) for _ in range(3)]
-    return compare(student, lambda h, dh: dh * (1 - h**2), cases, name="tanh_backward",
-                   hint="d tanh(z)/dz = 1 - tanh(z)^2 = 1 - h**2, multiplied element-wise by dh.")
+    cases.append((np.tanh(rng.normal(size=(2, 5))), rng.normal(size=(2, 5))))
+    wrong = [Mistake(lambda h, dh: dh * (1 - h), "it multiplies by 1 - h; the slope of tanh is 1 - h**2"),
+             Mistake(lambda h, dh: 1 - h**2, "it returns the slope 1 - h**2 alone; multiply it by dh"),
+             Mistake(lambda h, dh: dh * (1 - np.tanh(h)**2), "h is already tanh(a): use 1 - h**2, not 1 - tanh(h)**2")]
+    return compare(student, tanh_backward, cases, name="tanh_backward", mistakes=wrong, hints=(
+        "chain rule: dL/da = dL/dh times dh/da, element by element; for h = tanh(a), dh/da = 1 - tanh(a)**2 = 1 - h**2.",
+        "dL/da = dh * (1 - h**2): an element-wise product, not a matrix product.",
+        "return dh * (1 - h**2)"))
+
+
+def understanding(V: int = 32, tau: float = TAU) -> dict:
+    """Notebook 01's closing questions, with answers computed here."""
+    from .quiz import Choice, Number
+
+    o = np.full(V, -1.0)
+    o[0] = 1.0                                         # the most confident scores tanh allows
+    return {
+        "largest y at tau = 1": Number(float(softmax(o)[0]), 0.01, [
+            "o lies in [-1, 1]: the most one word can get is o = 1 for it and -1 for the other 31.",
+            "softmax gives it e^1 / (e^1 + 31 e^-1)."]),
+        "largest y at tau = 0.2": Number(float(softmax(o / tau)[0]), 0.01, [
+            "The same scores, divided by tau = 0.2 before the softmax: 5 and -5.",
+            "e^5 / (e^5 + 31 e^-5)."]),
+        "weight scale 0: does y depend on the word?": Choice("no", ["yes", "no"], [
+            "With W1 = W2 = 0, what is left of h^(1) = tanh(W1 x + b1)?",
+            "Only the biases remain, and they are the same for every word."]),
+    }

@@ -1,4 +1,4 @@
-"""Notebook 01's widget: the one-step DAG x -> h1 -> o -> y drawn as bars, live."""
+"""Notebook 01's widget: the one-step DAG x -> h^(1) -> o -> y drawn as bars, live (h1 in code)."""
 from __future__ import annotations
 
 import ipywidgets as widgets
@@ -20,7 +20,7 @@ def compute(params: dict, word: int, scale: float = 1.0, tau: float = onestep.TA
 
 
 class OneStepWidget(LiveFigure):
-    """Pick the current word, scale the weights, change the temperature: see h1, o, y."""
+    """Pick the current word, scale the weights, change the temperature: see h^(1), o, y."""
 
     def __init__(self, params: dict, vocab, word: str = "three", tau: float = onestep.TAU):
         super().__init__()
@@ -35,10 +35,10 @@ class OneStepWidget(LiveFigure):
         ax_x.set(yticks=rows, yticklabels=words, xlim=(0, 1.1), ylim=(-0.7, V - 0.3),
                  title="x  (one-hot)", xticks=[0, 1])
         self.h_bars = bars(ax_h, H, horizontal=True, color="#7c3aed", width=12)
-        ax_h.set(xlim=(-1.05, 1.05), ylim=(-0.7, H - 0.3), yticks=[], title="h1 = tanh(W1 x + b1)")
+        ax_h.set(xlim=(-1.05, 1.05), ylim=(-0.7, H - 0.3), yticks=[], title="h⁽¹⁾ = tanh(W1 x + b1)")
         self.o_bars = bars(ax_o, V, horizontal=True, color="#0891b2", width=8)
         ax_o.set(xlim=(-1.05, 1.05), ylim=(-0.7, V - 0.3), yticks=rows, yticklabels=[],
-                 title="o = tanh(W2 h1 + b2)")
+                 title="o = tanh(W2 h⁽¹⁾ + b2)")
         self.y_bars = bars(ax_y, V, horizontal=True, color="#16a34a", width=8)
         ax_y.set(xlim=(0, 1.0), ylim=(-0.7, V - 0.3), yticks=rows, title="y = softmax(o / τ)")
         ax_y.yaxis.tick_right()

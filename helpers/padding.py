@@ -14,7 +14,7 @@ import numpy as np
 
 from . import bidirectional as bd
 from . import surnames
-from .checks import Verdict
+from .checks import Mistake, Verdict, compare
 
 PAD = surnames.INDEX[surnames.PAD]   # 0
 
@@ -346,20 +346,30 @@ def _cases_with_lengths(seed: int, shapes):
 
 
 def check_last_states(student) -> Verdict:
-    """Exercise (09): pick each row's final state from a padded output."""
+    """Exercise (10): pick each row's final state from a padded output."""
     cases = _cases_with_lengths(9, [(4, 7, 3), (3, 5, 2), (1, 1, 2), (5, 6, 4)])
-    return bd.compare_in_steps(
-        student, last_states, cases, name="last_states",
-        first_hint="row b's last real step is lengths[b] - 1, not T - 1: the steps after it are PAD.",
-        later_hint="pick one step per row with two index arrays of length B: out[np.arange(B), lengths - 1].")
+    wrong = [Mistake(lambda out, lengths: out[:, -1], "it takes the last column, T - 1, for every row; "
+                     "for a row shorter than T that step is PAD"),
+             Mistake(lambda out, lengths: out[np.arange(len(lengths)), np.minimum(np.asarray(lengths), out.shape[1] - 1)],
+                     "it takes step lengths[b], one past the last real step")]
+    return compare(student, last_states, cases, name="last_states", mistakes=wrong, hints=(
+        "row b's last real step is lengths[b] - 1, not T - 1: the steps after it are PAD.",
+        "pick one step per row with two index arrays of length B: out[np.arange(B), lengths - 1].",
+        "return out[np.arange(len(lengths)), np.asarray(lengths) - 1]"))
 
 
 def check_masked_mean(student) -> Verdict:
-    """Exercise (09): a mean loss that ignores padding."""
+    """Exercise (10): a mean loss that ignores padding."""
     cases = _cases_with_lengths(10, [(3, 5, 0), (4, 7, 0), (1, 1, 0), (5, 6, 0)])
-    return bd.compare_in_steps(
-        student, masked_mean, cases, name="masked_mean",
-        first_hint="step t of row b is real when t < lengths[b]; add up the losses of the real steps only, and "
-                   "divide by how many real steps there are, not by B * T.",
-        later_hint="build mask = np.arange(T)[None, :] < lengths[:, None] (shape (B, T)), then "
-                   "(losses * mask).sum() / mask.sum().")
+    wrong = [Mistake(lambda losses, lengths: float(losses.mean()), "it averages over all B * T steps, PAD included"),
+             Mistake(lambda losses, lengths: masked_mean(losses, lengths) * (np.asarray(lengths).sum() / losses.size),
+                     "it adds up the real steps only but divides by B * T; divide by the number of real steps"),
+             Mistake(lambda losses, lengths: masked_mean(losses, lengths) * np.asarray(lengths).sum() / len(lengths),
+                     "it divides by B, the number of rows; divide by the number of real steps")]
+    return compare(student, masked_mean, cases, name="masked_mean", mistakes=wrong, hints=(
+        "step t of row b is real when t < lengths[b]; add up the losses of the real steps only, and "
+        "divide by how many real steps there are, not by B * T.",
+        "build mask = np.arange(T)[None, :] < lengths[:, None] (shape (B, T)), then "
+        "(losses * mask).sum() / mask.sum().",
+        "mask = np.arange(losses.shape[1])[None, :] < np.asarray(lengths)[:, None]; "
+        "return float((losses * mask).sum() / mask.sum())"))

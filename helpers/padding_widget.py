@@ -7,6 +7,7 @@ would not).
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import ipywidgets as widgets
@@ -28,10 +29,10 @@ BLUE, RED, WHITE = (29, 78, 216), (220, 38, 38), (255, 255, 255)
 
 def parse_lengths(text: str) -> list[int]:
     """'5, 3, 7, 2' -> [5, 3, 7, 2], or InputError with a message the learner can act on."""
-    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p]
+    parts = [p for p in re.split(r"[\s,;]+", str(text or "")) if p]
     if not parts:
         raise InputError("type the lengths of the names in the batch, e.g. 5, 3, 7, 2")
-    bad = [p for p in parts if not p.lstrip("-").isdigit()]
+    bad = [p for p in parts if not re.fullmatch(r"-?[0-9]{1,6}", p)]   # ASCII digits, short: int() is safe
     if bad:
         raise InputError(f"'{bad[0][:12]}' is not a whole number: type lengths like 5, 3, 7, 2")
     lengths = [int(p) for p in parts]

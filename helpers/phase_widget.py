@@ -1,4 +1,4 @@
-"""Notebook 04's phase portrait: a 2-unit RNN h_t = tanh(W h_{t-1} + u x_t), W = scale * rotation."""
+"""Notebook 04's phase portrait: a 2-unit RNN h_t = tanh(W_hh h_{t-1} + W_xh x_t), W_hh = scale * rotation."""
 from __future__ import annotations
 
 import ipywidgets as widgets
@@ -31,7 +31,7 @@ def regime(n_stable: int, final_spread: float) -> str:
 
 
 def compute(angle: float, scale: float, x: float, T: int = T) -> dict:
-    """Flow, trajectories, fixed points and spread for W = scale * R(angle) under constant input x."""
+    """Flow, trajectories, fixed points and spread for W_hh = scale * R(angle) under constant input x."""
     W = memory.rotation_scale(angle, scale)
     b = memory.U_IN * x                                   # a constant input acts as a bias
     traj = memory.trajectories(W, b, starts(), T)         # (N, T+1, 2)
@@ -50,7 +50,7 @@ class PhaseWidget(LiveFigure):
         self.fig = new_figure(9.6, 5.0, dpi=80)
         ax, ax_s = self.fig.subplots(1, 2, width_ratios=[1.05, 1])
         self.fig.subplots_adjust(left=0.07, right=0.98, top=0.82, bottom=0.2, wspace=0.28)
-        self.fig.suptitle("h_t = tanh(W h_(t-1) + u x),  W = ρ × rotation(angle),  u = (1, 0)",
+        self.fig.suptitle("h_t = tanh(W_hh h_(t-1) + W_xh x),  W_hh = ρ × rotation(angle),  W_xh = (1, 0)",
                           fontsize=10.5, y=0.985)
         X, Y, U, V = memory.flow(np.eye(2), np.zeros(2), GRID)
         self.quiver = ax.quiver(X, Y, U, V, color="#9ca3af", angles="xy", scale_units="xy", scale=1.6,
@@ -98,7 +98,7 @@ class PhaseWidget(LiveFigure):
         self.spread_line.set_ydata(np.maximum(r["spread"], 1e-5))
         self.title.set_text(r["regime"])
         if c["scale"].value == 0:
-            self.say("scale 0 means W = 0: the old state is multiplied away in one step")
+            self.say("scale 0 means W_hh = 0: the old state is multiplied away in one step")
 
 
 def demo() -> PhaseWidget:

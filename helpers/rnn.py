@@ -13,7 +13,7 @@ import html
 
 import numpy as np
 
-from .checks import Verdict, compare
+from .checks import Mistake, Verdict, compare
 
 NAMES = ("W_xh", "W_hh", "b_h", "W_hy", "b_y")
 
@@ -260,7 +260,7 @@ def last_step_accuracy(params: dict, X, targets, mask) -> float:
 
 
 # -- the torch twin --------------------------------------------------------------
-def make_torch(V: int, H: int):
+def make_torch(V: int, H: int, seed: int = 0):
     """The same RNN in torch: nn.RNN (tanh) for the recurrence, nn.Linear for o_t (float64)."""
     import torch
     from torch import nn
@@ -276,7 +276,9 @@ def make_torch(V: int, H: int):
             h, _ = self.rnn(X, None if h0 is None else h0[None])
             return h, self.out(h)
 
-    return TorchRNN()
+    with torch.random.fork_rng(devices=[]):           # its own initial weights; the global generator is untouched
+        torch.manual_seed(seed)
+        return TorchRNN()
 
 
 def copy_to_torch(params: dict, model) -> None:
@@ -319,18 +321,43 @@ def torch_loss(model, X, targets, mask, h0=None, truncate: int | None = None):
     return (nll * mask).sum() / mask.sum()
 
 
+def train_torch(model, X, targets, mask, steps: int = 300, lr: float = 0.05, batch_size: int = 128,
+                seed: int = 0, validate=None, live: bool = True, desc: str = "training") -> dict:
+    """Adam on random batches of the phrases (drawn by a generator of its own); returns the loss history."""
+    import torch
+
+    from .training import fit_torch
+
+    X, targets, mask = (torch.as_tensor(a) for a in (X, targets, mask))   # (B, T, V), (B, T), (B, T)
+    batches = torch.Generator().manual_seed(seed)
+
+    def batch_loss(model, step):
+        idx = torch.randint(len(X), (batch_size,), generator=batches)
+        return torch_loss(model, X[idx], targets[idx], mask[idx])
+
+    return fit_torch(model, batch_loss, steps, lr=lr, every=50, live=live, desc=desc, validate=validate)
+
+
 # -- exercises ---------------------------------------------------------------------
 def check_rnn_step(student) -> Verdict:
     """Exercise (02): one step of the recurrence, for a batch."""
     rng = np.random.default_rng(3)
     cases = []
-    for B, V, H in ((1, 4, 3), (5, 6, 2), (3, 32, 8)):
+    for B, V, H in ((1, 4, 3), (5, 6, 2), (3, 32, 8), (2, 5, 5)):
         params = init_params(V, H, seed=int(rng.integers(100)))
         params["b_h"] = rng.normal(size=H)
         cases.append((params, np.tanh(rng.normal(size=(B, H))), one_hot(rng.integers(V, size=B), V)))
-    return compare(student, rnn_step, cases, name="rnn_step",
-                   hint="h_t = tanh(x_t @ W_xh.T + h_prev @ W_hh.T + b_h): rows are examples, "
-                        "so the weights are applied from the right, transposed.")
+    wrong = [Mistake(lambda p, h, x: np.tanh(x @ p["W_xh"].T + h @ p["W_hh"] + p["b_h"]),
+                     "h_prev @ W_hh uses W_hh where W_hh.T is needed (rows are examples: W_hh h for every row "
+                     "is h_prev @ W_hh.T)"),
+             Mistake(lambda p, h, x: np.tanh(x @ p["W_xh"].T + p["b_h"]), "it ignores h_prev: the state must feed in"),
+             Mistake(lambda p, h, x: np.tanh(x @ p["W_xh"].T + h @ p["W_hh"].T), "it leaves out the bias b_h"),
+             Mistake(lambda p, h, x: x @ p["W_xh"].T + h @ p["W_hh"].T + p["b_h"], "it leaves out the tanh")]
+    return compare(student, rnn_step, cases, name="rnn_step", mistakes=wrong, hints=(
+        "three terms go into the tanh: the input through W_xh, the previous state through W_hh, and b_h. "
+        "Rows are examples, so a matrix applied to every row multiplies from the right, transposed.",
+        "h_t = tanh(x_t @ W_xh.T + h_prev @ W_hh.T + b_h), shape (B, H).",
+        'return np.tanh(x_t @ params["W_xh"].T + h_prev @ params["W_hh"].T + params["b_h"])'))
 
 
 def step_back(W_hh: np.ndarray, h_t: np.ndarray, dh_t: np.ndarray) -> np.ndarray:
@@ -342,7 +369,58 @@ def check_step_back(student) -> Verdict:
     """Exercise (03): carry a gradient one step back along the unrolled graph."""
     rng = np.random.default_rng(4)
     cases = [(rng.normal(size=(H, H)), np.tanh(rng.normal(size=(B, H))), rng.normal(size=(B, H)))
-             for B, H in ((1, 3), (4, 5), (2, 8))]
-    return compare(student, step_back, cases, name="step_back",
-                   hint="first through tanh: da = dh_t * (1 - h_t**2); then through W_hh: "
-                        "a = h_prev @ W_hh.T + ..., so dL/dh_prev = da @ W_hh.")
+             for B, H in ((1, 3), (4, 5), (2, 8), (3, 2))]
+    wrong = [Mistake(lambda W, h, dh: (dh * (1 - h**2)) @ W.T,
+                     "it uses W_hh.T where W_hh is needed: the forward pass is a = h_prev @ W_hh.T + ..., "
+                     "so going back, dL/dh_prev = da @ W_hh"),
+             Mistake(lambda W, h, dh: dh @ W, "dh_t @ W_hh skips the tanh: multiply by 1 - h_t**2 first"),
+             Mistake(lambda W, h, dh: (dh @ W) * (1 - h**2), "it goes through W_hh before the tanh; going back, the "
+                     "tanh (the last thing the forward pass did) comes first"),
+             Mistake(lambda W, h, dh: dh * (1 - h**2), "it stops after the tanh: carry da on through W_hh")]
+    return compare(student, step_back, cases, name="step_back", mistakes=wrong, hints=(
+        "two links back, in the reverse order of the forward pass: first through the tanh (element-wise), "
+        "then through the product with W_hh.",
+        "da = dh_t * (1 - h_t**2); the forward pass is a = h_prev @ W_hh.T + ..., so dL/dh_prev = da @ W_hh.",
+        "return (dh_t * (1 - h_t**2)) @ W_hh"))
+
+
+# -- check your understanding (02 and 03) -----------------------------------------
+def understanding(V: int = 32, H: int = 32) -> dict:
+    """Notebook 02's closing questions, with answers computed from the model's own parameters."""
+    from .quiz import Choice, Number
+
+    size = sum(p.size for p in init_params(V, H).values())
+    return {
+        "parameter sets in the unrolled graph of a 5-word phrase": Number(1, 0, [
+            "Unrolling copies the cell once per word. Does it copy the weights too?",
+            "Every arrow between two h nodes is the same W_hh: theta is shared by every step."]),
+        "numbers in theta for V = 32, H = 32": Number(size, 0, [
+            "theta = (W_xh, W_hh, b_h, W_hy, b_y); count the entries of each from its shape.",
+            f"W_xh is (H, V), W_hh (H, H), b_h (H,), W_hy (V, H), b_y (V,), with V = {V} and H = {H}."]),
+        "what the RNN reads at step t": Choice("x_t and h_(t-1)", ["x_t only", "x_t and h_(t-1)",
+                                                                   "x_1 ... x_t directly"], [
+            "Look at the lit column of the unrolled graph: which arrows go into h_t?",
+            "h_t = tanh(W_xh x_t + W_hh h_(t-1) + b_h): the past arrives only through the state."]),
+    }
+
+
+def understanding_bptt(steps_back: int = 3, w: float = 0.5, norm: float = 5.0, c: float = 1.0) -> dict:
+    """Notebook 03's closing questions, with answers computed by the helpers above."""
+    from .quiz import Choice, Number
+
+    identity_1unit = np.array([[w]])                  # a 1-unit RNN, f = identity: each J_t is w
+    g = np.ones((1, 1))
+    for _ in range(steps_back):
+        g = g @ identity_1unit                        # one step back through W_hh
+    clipped = grad_norm(clip_by_norm({"g": np.array([norm])}, c))
+    return {
+        f"1 unit, f = identity, W_hh = {w}: gradient {steps_back} steps back, relative": Number(float(g[0, 0]), 1e-3, [
+            "Each step back multiplies the gradient by the Jacobian J_t = f'(a_t) W_hh.",
+            f"With f the identity, f' = 1: {steps_back} steps multiply by W_hh {steps_back} times."]),
+        f"norm after clipping a gradient of norm {norm} at c = {c}": Number(clipped, 1e-3, [
+            "Clipping keeps the direction and caps the length.",
+            "g * min(1, c / |g|)."]),
+        "does clipping help a vanishing gradient?": Choice("no", ["yes", "no"], [
+            "What does min(1, c / |g|) do when |g| is tiny?",
+            "It is 1: a small gradient is left as it is, never scaled up."]),
+    }

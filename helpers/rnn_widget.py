@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import ipywidgets as widgets
 import numpy as np
@@ -22,14 +23,18 @@ EXAMPLES = ["three thousand, three hundred and thirty-three", "three hundred and
 
 def parse_phrase(text: str, vocab: numbers.Vocab) -> list[str]:
     """The words of a typed phrase (digits like '305' are written out); InputError if unusable."""
-    text = (text or "").strip()
+    text = str(text or "").strip()
     if not text:
         raise InputError("type a number phrase, e.g. 'three hundred and five' (or just 305)")
-    if text.isdigit():
-        if not 1 <= int(text) <= numbers.MAX_NUMBER:
-            raise InputError(f"numbers from 1 to {numbers.MAX_NUMBER} only, not {text}")
-        text = numbers.phrase(int(text))
+    if re.fullmatch(r"[+-]?\d+", text):                   # digits (of any script, any length)
+        digits = text.lstrip("+-")
+        if not (digits.isascii() and len(digits) <= 6 and text[0] != "-"
+                and 1 <= int(digits) <= numbers.MAX_NUMBER):
+            raise InputError(f"numbers from 1 to {numbers.MAX_NUMBER} only (digits 0-9), not {text[:12]}")
+        text = numbers.phrase(int(digits))
     words = numbers.tokenize(text)
+    if not words:
+        raise InputError("no words there: type a number phrase, e.g. 'three hundred and five' (or just 305)")
     if len(words) > MAX_WORDS:
         raise InputError(f"that is {len(words)} words; the widget draws at most {MAX_WORDS}")
     for w in words:
@@ -67,8 +72,9 @@ class UnrolledGraph:
 
     def set_phrase(self, words: list[str], tops: list[str], correct: np.ndarray) -> None:
         """Inputs under each step and the top predicted word above it (green: right, red: wrong)."""
-        self.view.set_labels({f"x{i}": w for i, w in enumerate(words, 1)} | {f"y{i}": w for i, w in enumerate(tops, 1)},
-                             colors={f"y{i}": "#15803d" if ok else "#dc2626" for i, ok in enumerate(correct, 1)})
+        labels = {f"x{i}": w for i, w in enumerate(words, 1)} | {f"y{i}": w for i, w in enumerate(tops, 1)}
+        colours = {f"y{i}": "#15803d" if ok else "#dc2626" for i, ok in enumerate(correct, 1)}
+        self.view.set_labels(labels, colors=colours)
         self.view.set_length(len(words))
 
     def set_step(self, t: int, h: np.ndarray | None = None) -> None:
@@ -106,21 +112,23 @@ class RNNWidget(LiveFigure):
         self.params, self.vocab = params, vocab
         self.onestep, self.splits = onestep_probs, splits or {}
         H = params["W_hh"].shape[0]
-        self.fig = new_figure(12.0, 8.4, dpi=72)
+        self.fig = new_figure(12.0, 9.9, dpi=72)
         left, width = 0.12, 0.82
-        _draw_folded(self.fig.add_axes((0.01, 0.61, 0.095, 0.32)))
-        self.graph = UnrolledGraph(self.fig.add_axes((left, 0.61, width, 0.32)))
-        self.heat, self.frame, self.heat_end = self._heatmap(self.fig.add_axes((left, 0.385, width, 0.205)),
-                                                             self.fig.add_axes((left + width + 0.01, 0.385,
-                                                                                0.012, 0.205)), H)
-        self.bars, self.marks = self._bars(self.fig.add_axes((left, 0.11, width, 0.18)))
+        _draw_folded(self.fig.add_axes((0.01, 0.652, 0.095, 0.272)))
+        self.graph = UnrolledGraph(self.fig.add_axes((left, 0.652, width, 0.272)))
+        self.heat, self.frame, self.heat_end = self._heatmap(self.fig.add_axes((left, 0.46, width, 0.174)),
+                                                             self.fig.add_axes((left + width + 0.01, 0.46,
+                                                                                0.012, 0.174)), H)
+        self.dist = self._distances(self.fig.add_axes((left, 0.318, width, 0.086)), H)
+        self.bars, self.marks = self._bars(self.fig.add_axes((left, 0.093, width, 0.153)))
         self.title = self.fig.text(0.01, 0.99, "", fontsize=LARGE, va="top", weight="bold")
         self.readout = widgets.HTML()   # the step's equation and numbers (text is slow to draw)
         # three layers: the figure (drawn once), the phrase's words, then what changes with t
         # (the heatmap's end is drawn over the heatmap, so it is in the last layer)
         self.phrase_artists = [*self.graph.phrase_artists, self.title]
         self.add_layer(*self.phrase_artists)
-        self.animate(*self.graph.step_artists, self.heat, *self.heat_end, self.frame, self.bars, self.marks)
+        self.animate(*self.graph.step_artists, self.heat, *self.heat_end, self.frame, self.dist, self.bars,
+                     self.marks)
         self.controls = {
             "phrase": widgets.Combobox(value=phrase, options=EXAMPLES, description="phrase",
                                        placeholder="type words or a number, then Enter",
@@ -166,6 +174,19 @@ class RNNWidget(LiveFigure):
         cover.set_x(T + 0.5)
         cover.set_width(MAX_STEPS - T + 0.08)         # up to just past the axes' right edge
         end.set_xdata([T + 0.5] * 2)
+
+    def _distances(self, ax, H: int):
+        """Under each column h_s, a bar: its distance to the lit state h_t (orange: same input word as step t)."""
+        from matplotlib.collections import PolyCollection
+
+        dist = ax.add_collection(PolyCollection(_bar_verts(np.zeros(MAX_STEPS + 1)), facecolors="#94a3b8"))
+        ax.set(xlim=XLIM, ylim=(0, 1.6 * np.sqrt(H)), xticks=[])   # at most 2 sqrt(H): every unit at ±1
+        ax.set_ylabel("‖h_s − h_t‖", fontsize=SMALL)
+        ax.tick_params(labelsize=SMALL)
+        ax.grid(axis="y", alpha=0.3)
+        ax.set_title("distance of each state h_s to the lit state h_t (orange: the same input word as at step t)",
+                     fontsize=SMALL, loc="left", pad=4)
+        return dist
 
     def _bars(self, ax):
         """y_t over every word but <bos> (never predicted), with the one-step model's guess as marks."""
@@ -232,6 +253,13 @@ class RNNWidget(LiveFigure):
         self.graph.set_step(t, data[:, :t + 1].T)
         self.heat.set_data(data)
         self.frame.set_x(t - 0.5)
+        states = np.vstack([np.zeros((1, r["h"].shape[1])), r["h"][:t]])           # h_0 .. h_t (t+1, H)
+        dist = np.zeros(MAX_STEPS + 1)
+        dist[:t + 1] = np.linalg.norm(states - states[t], axis=1)
+        same = [s for s in range(1, t) if inputs[s - 1] == inputs[t - 1]]         # earlier steps, same word
+        self.dist.set_verts(_bar_verts(dist))
+        self.dist.set_facecolors(["#ea580c" if s in same else "#94a3b8" for s in range(MAX_STEPS + 1)])
+        self.values = {"t": t, "distances": dist[:t + 1], "same_word_steps": same}
         self.bars.set_verts(_bar_verts(r["y_t"][1:]))
         self.bars.set_facecolors(np.where(np.arange(1, len(self.vocab)) == nxt[t - 1], "#16a34a", "#60a5fa"))
         if self.onestep is not None:
@@ -243,7 +271,9 @@ class RNNWidget(LiveFigure):
             f"h<sub>{t - 1}</sub> + b<sub>h</sub>) with x<sub>{t}</sub> = '{html.escape(x_t)}'; "
             f"y<sub>{t}</sub> = softmax(W<sub>hy</sub> h<sub>{t}</sub> + b<sub>y</sub>): top word "
             f"'{html.escape(top)}' ({r['y_t'][r['top'][t - 1]]:.2f}), actual next word "
-            f"'{html.escape(actual)}' ({r['y_t'][nxt[t - 1]]:.2f})")
+            f"'{html.escape(actual)}' ({r['y_t'][nxt[t - 1]]:.2f})"
+            + ("".join(f"<br>the same word was the input at step {s}: ‖h<sub>{t}</sub> − h<sub>{s}</sub>‖ = "
+                       f"{dist[s]:.2f}" for s in same)))
 
     def _set_phrase(self, words, inputs, r, nxt) -> None:
         """A new phrase: its words and top predictions in the graph, the title; redraw that layer."""

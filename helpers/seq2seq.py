@@ -20,7 +20,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .checks import Verdict, compare
+from .checks import Case, Mistake, Verdict, compare
 
 PAD_ID, BOS_ID, EOS_ID = 0, 1, 2     # the target vocabulary's first three ids (helpers.translation)
 MAX_LEN = 48                          # longest German output decoded (the data's longest is 42 + <eos>)
@@ -492,8 +492,13 @@ def attention_weights(s, enc_out, W_a, mask):
     return attention(s, enc_out, W_a, mask)[0]
 
 
+def _attention_no_renormalise(s, enc_out, W_a, mask):
+    e = enc_out @ (W_a.T @ s)
+    return np.exp(e - e.max()) / np.exp(e - e.max()).sum() * mask
+
+
 def check_attention_weights(student) -> Verdict:
-    """Exercise (07): attention weights over the source, with PAD positions masked out."""
+    """Exercise (08): attention weights over the source, with PAD positions masked out."""
     rng = np.random.default_rng(7)
     cases = []
     for S, real in ((3, 3), (5, 2), (7, 7), (4, 1), (6, 3)):
@@ -501,7 +506,19 @@ def check_attention_weights(student) -> Verdict:
         mask = np.arange(S) < real
         enc = rng.normal(size=(S, H)) * mask[:, None]     # PAD states are zero, as packing leaves them
         cases.append((rng.normal(size=H), enc, rng.normal(size=(H, H)), mask))
-    return compare(student, attention_weights, cases, name="attention_weights",
-                   hint="score e_j = s @ W_a @ enc_out[j] for every j (enc_out @ (W_a.T @ s)); set the "
-                        "scores of PAD positions (mask False) to -inf before the softmax, so their weight "
-                        "is exactly 0 (a zero PAD state still scores 0, and exp(0) is not 0).")
+    big = cases[2]
+    cases.append(Case((40 * big[0], big[1], big[2], big[3]), "(This case has scores in the hundreds.)"))
+    wrong = [Mistake(lambda s, enc, W, m: attention_weights(s, enc, W, None),
+                     "PAD positions get weight above 0: set their scores to -inf before the softmax (a zero PAD "
+                     "state still scores 0, and exp(0) = 1)"),
+             Mistake(lambda s, enc, W, m: attention_weights(s, enc, W.T, m),
+                     "it uses W_a.T where W_a is needed: e_j = s @ W_a @ enc_out[j], for all j at once "
+                     "enc_out @ (W_a.T @ s)"),
+             Mistake(_attention_no_renormalise, "it zeroes the PAD weights after the softmax, so the rest no "
+                     "longer add up to 1: mask the scores (-inf) before the softmax instead")]
+    return compare(student, attention_weights, cases, name="attention_weights", mistakes=wrong, overflow=True,
+                   hints=(
+        "a score e_j = s . W_a h_j for every source position j, then a softmax over j; PAD positions "
+        "(mask False) must end with weight exactly 0, so mask the scores (-inf), not the states.",
+        "e = enc_out @ (W_a.T @ s); e = np.where(mask, e, -np.inf); alpha = exp(e - e.max()) / its sum.",
+        "e = np.where(mask, enc_out @ (W_a.T @ s), -np.inf); a = np.exp(e - e.max()); return a / a.sum()"))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import numbers
+
 PAD, BOS, EOS = "<pad>", "<s>", "</s>"
 ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 CHARS = [PAD, BOS, EOS] + list(ALPHABET)   # ids: 0 pad, 1 start, 2 end, 3.. letters
@@ -30,12 +32,30 @@ def load_all() -> list[tuple[str, float]]:
 
 def split(seed: int = SEED, fractions=FRACTIONS) -> dict[str, list[str]]:
     """Names shuffled with a seed and cut into 'train', 'val' and 'test' (disjoint by name)."""
+    fractions = check_fractions(fractions)
     names = sorted({n for n, _ in load_all()})
     order = np.random.default_rng(seed).permutation(len(names))
     a = int(round(fractions[0] * len(names)))
     b = a + int(round(fractions[1] * len(names)))
+    if a == 0 or b >= len(names):
+        raise ValueError(f"fractions {fractions} leave the train or the test part empty")
     pick = lambda idx: [names[i] for i in sorted(idx)]
     return {"train": pick(order[:a]), "val": pick(order[a:b]), "test": pick(order[b:])}
+
+
+def check_fractions(fractions) -> tuple[float, float, float]:
+    """(train, val, test) fractions, each in [0, 1], adding up to 1, train and test above 0; else ValueError."""
+    try:
+        parts = tuple(fractions)
+    except TypeError:
+        raise ValueError(f"fractions must be three numbers (train, val, test), got {fractions!r}") from None
+    if len(parts) != 3:
+        raise ValueError(f"fractions must be three numbers (train, val, test), got {len(parts)}")
+    train, val, test = (numbers.fraction(f, name) for f, name in zip(parts, ("train", "val", "test")))
+    if abs(train + val + test - 1) > 1e-9 or train == 0 or test == 0:
+        raise ValueError(f"fractions must add up to 1 with train and test above 0 (disjoint, non-empty "
+                         f"parts), got {parts}")
+    return train, val, test
 
 
 def encode(name: str, bos: bool = True, eos: bool = True) -> np.ndarray:

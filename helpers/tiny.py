@@ -1,4 +1,7 @@
-"""Notebook 00: the smallest RNN there is, one unit, h_t = tanh(w h_{t-1} + u x_t)."""
+"""Notebook 00: the smallest RNN there is, one unit, h_t = tanh(w h_{t-1} + u x_t).
+
+w is the 1 x 1 W_hh and u the 1 x 1 W_xh of the larger networks; there is no bias.
+"""
 from __future__ import annotations
 
 import ipywidgets as widgets
@@ -27,6 +30,34 @@ def run(w: float, u: float, x: np.ndarray, h0: float = 0.0) -> np.ndarray:
     return hs
 
 
+def fixed_point(w: float, h: float = 1.0, steps: int = 1000) -> float:
+    """Where the state settles without input: repeat h = tanh(w h) from h until it stops moving."""
+    for _ in range(steps):
+        h = np.tanh(w * h)
+    return float(h)
+
+
+def understanding() -> dict:
+    """Notebook 00's closing questions, with answers computed by the code above."""
+    from .quiz import Choice, Number
+
+    pulse = INPUTS["one pulse at t=1"](T)
+    h4 = run(-0.9, 1.0, pulse)[3]
+    return {
+        "fixed point, w = 1.5": Number(fixed_point(1.5), 0.02, [
+            "After the pulse there is no input, so each step is h = tanh(1.5 h): the state stops where both "
+            "sides are equal.",
+            "Try h = 0.8 and h = 0.9: is tanh(1.5 h) above or below h? The answer lies between them."]),
+        "h_3, w = 0.5, u = 1, one pulse": Number(run(0.5, 1.0, pulse)[2], 0.01, [
+            "Step by step from h_0 = 0: h_1 = tanh(0.5 * 0 + 1 * 1); after that x_t = 0.",
+            "h_2 = tanh(0.5 * h_1), h_3 = tanh(0.5 * h_2)."]),
+        "sign of h_4, w = -0.9, one pulse": Choice("negative" if h4 < 0 else "positive",
+                                                   ["positive", "negative", "zero"], [
+            "h_1 = tanh(1) is positive; each later step multiplies by -0.9 before the tanh.",
+            "tanh keeps the sign: count the sign flips from h_1 to h_4."]),
+    }
+
+
 class TinyRNNWidget(LiveFigure):
     """Sliders for w and u, a choice of input; the inputs x_t and states h_t over 20 steps."""
 
@@ -44,8 +75,8 @@ class TinyRNNWidget(LiveFigure):
         self.title = ax_x.set_title("")
         self.animate(*self.x_bars, self.h_line, self.title)
         self.controls = {
-            "w": widgets.FloatSlider(value=w, min=-2, max=2, step=0.05, description="w (h→h)"),
-            "u": widgets.FloatSlider(value=u, min=-2, max=2, step=0.05, description="u (x→h)"),
+            "w": widgets.FloatSlider(value=w, min=-2, max=2, step=0.05, description="w = W_hh"),
+            "u": widgets.FloatSlider(value=u, min=-2, max=2, step=0.05, description="u = W_xh"),
             "input": widgets.Dropdown(options=list(INPUTS), value="one pulse at t=1", description="input"),
         }
         self.connect()

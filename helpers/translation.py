@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .numbers import Vocab, pad_batch, tokenize
+from .numbers import Vocab, fraction, pad_batch, tokenize, whole
 
 MAX_NUMBER = 9999
 SEED = 0
@@ -46,11 +46,14 @@ def is_dictionary_word(n: int) -> bool:
 def split_numbers(max_number: int = MAX_NUMBER, seed: int = SEED,
                   held_out: float = HELD_OUT_FRACTION) -> dict[str, np.ndarray]:
     """One-word numbers in 'train'; the others shuffled with a seed and cut into 'train'/'held_out'."""
+    held_out, max_number = fraction(held_out, "held_out"), whole(max_number, "max_number", 1)
     numbers = np.arange(0, max_number + 1)
     words = np.array([is_dictionary_word(n) for n in numbers])
     rest = numbers[~words]
     np.random.default_rng(seed).shuffle(rest)
     cut = int(round(len(rest) * (1 - held_out)))
+    if not 0 < cut < len(rest):
+        raise ValueError(f"held_out = {held_out} leaves the train or the held-out part empty")
     return {"train": np.sort(np.concatenate([numbers[words], rest[:cut]])),
             "held_out": np.sort(rest[cut:])}
 

@@ -37,6 +37,8 @@ A :class:`GraphView` draws every node and edge once, then only changes colours:
     view.set_step(t)                   # the path into step t (0..steps) lit; True if the view panned
     view.set_edge_weights({("e2", "s3"): 0.7})               # in [0, 1]: attention's alpha
     view.set_length(n)                 # hide the steps after n: a shorter input in a spec built long
+    view.set_hidden(ids)               # hide any nodes, e.g. a shorter source: seq2seq_spec(S_max, ..)
+                                       #   with the words in x/e(S_max - S + 1)..S_max, e1.. hidden
     view.roles(t)                      # node id -> "now", "done" or "later" at step t
     view.label_artists, view.step_artists, view.artists      # for LiveFigure layers / blitting
     view.drawn_edges, view.colours_of(node_id)                # what is drawn now (for tests)
@@ -169,8 +171,8 @@ def rnn_spec(T: int, outputs: bool = True, inputs: bool = True, state: str = "h"
     return Spec("rnn", tuple(nodes), tuple(edges), T, ((0, 1.22, f"${h}_0$", "center", "bottom"),))
 
 
-def _bus(src_col: float, dst_col: float, src_row: float = 0, row: float = 0.5, dst_row: float = 1) -> tuple:
-    """Waypoints of an edge that runs along a bus at `row` and rises into (dst_col, dst_row)."""
+def _bus(src_col: float, dst_col: float, row: float = 0.5) -> tuple:
+    """Waypoints of an edge that runs along a bus at `row` (under the states) and rises into its node."""
     return ((src_col + 0.32, row), (dst_col - 0.34, row))
 
 
@@ -209,7 +211,8 @@ def seq2seq_spec(S: int, T: int, c_every_step: bool = False, attention: bool = F
         col = s0 + t
         nodes += [Node(f"d{t}", "d", col, 0, f"d_{t}", t), Node(f"s{t}", "s", col, 1, f"s_{t}", t),
                   Node(f"y{t}", "y", col, 2, f"y_{t}", t)]
-        edges += [Edge(f"d{t}", f"s{t}", "W_ds"), Edge(f"s{t - 1}", f"s{t}", "W_ss"), Edge(f"s{t}", f"y{t}", "W_sy", note=(0.6, "right", "last"))]
+        edges += [Edge(f"d{t}", f"s{t}", "W_ds"), Edge(f"s{t - 1}", f"s{t}", "W_ss"),
+                  Edge(f"s{t}", f"y{t}", "W_sy", note=(0.6, "right", "last"))]   # named clear of the arcs
     if c_every_step:
         edges += [Edge("C", f"s{t}", "W_Cs", via=_bus(c, s0 + t)) for t in range(T, 0, -1)]
     if attention:
@@ -271,7 +274,9 @@ class GraphView:
         self._draw_static()
         self.values: dict[str, np.ndarray] = {}
         self.lengths: dict[str, int] = {}              # vector length per kind, fixed by the first values
-        self.hidden: set[str] = set()
+        self.hidden: set[str] = set()                  # drawn invisible: _after (set_length) | _chosen (set_hidden)
+        self._after: set[str] = set()
+        self._chosen: set[str] = set()
         self.t = None
         self._role_cache: dict[int, np.ndarray] = {}
         self._projections: dict[int, np.ndarray] = {}
@@ -509,11 +514,24 @@ class GraphView:
     def set_length(self, n: int) -> None:
         """Hide the nodes of steps after n (and their edges): a shorter input in a spec built long."""
         _check_length("n", n, 0, self.spec.steps)
-        self.hidden = {m.id for m in self.spec.nodes if m.step > n}
-        for node_id, text in self.texts.items():
-            text.set_visible(node_id not in self.hidden)
+        self._after = {m.id for m in self.spec.nodes if m.step > n}
         if self.t is not None and self.t > n:
             self.t = n
+        self._hide()
+
+    def set_hidden(self, ids) -> None:
+        """Hide these nodes (and their edges) besides the steps after set_length's n; () shows them again."""
+        unknown = [i for i in ids if i not in self.nodes]
+        if unknown:
+            raise ValueError(f"set_hidden: {unknown[0]!r} is not in this {self.spec.name} spec; it has "
+                             f"{_id_list(self.spec)}")
+        self._chosen = set(ids)
+        self._hide()
+
+    def _hide(self) -> None:
+        self.hidden = self._after | self._chosen
+        for node_id, text in self.texts.items():
+            text.set_visible(node_id not in self.hidden)
         self._paint()
 
     def set_step(self, t: int) -> bool:

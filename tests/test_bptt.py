@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import bptt_widget, gradcheck, rnn
+from helpers import bptt_widget, gradcheck, numbers, rnn
 
 V, H = 6, 4
 SEQS = [np.array([0, 2, 3, 4, 1]), np.array([0, 5, 1]), np.array([0, 2, 2, 3, 4, 5, 1])]
@@ -148,3 +148,79 @@ def test_gradient_flow_widget_updates_in_place():
     c["T"].value = 30
     assert w.ax.get_xlim() == (0, 30) and w.image.value != image
     assert len(w.latencies_ms) == 6
+
+
+# -- notebook 03's widget readout, plot and "Try this" (deterministic: seed 0 as the notebook) --
+def _end(radius, f, T):
+    return bptt_widget.compute(radius, f, T)["grad_norm"][-1]
+
+
+def test_readout_factor_per_step_matches_the_total():
+    w = bptt_widget.GradientFlowWidget()
+    for f, radius, T in (("tanh", 2.3, 50), ("relu", 2.0, 50), ("identity", 0.6, 80), ("relu", 0.5, 100)):
+        w.controls["nonlinearity"].value, w.controls["radius"].value, w.controls["T"].value = f, radius, T
+        end, g = w.values["end"], w.values["per_step"]
+        assert np.isclose(g ** T, end, rtol=1e-6)
+        assert f"<b>{g:.3f}</b>" in w.readout.value and f"{end:.2g}" in w.readout.value
+        assert (g > 1) == (end > 1)                                  # never "shrinks per step" and "larger"
+    assert bptt_widget.per_step_factor(0.0, 10) == 0.0
+
+
+def test_03_plot_claims_at_60_steps():
+    radii = [0.5, 0.9, 1.0, 1.2, 1.5, 2.5]
+    ident = {r: _end(r, "identity", 60) for r in radii}
+    tanh = {r: bptt_widget.compute(r, "tanh", 60) for r in radii}
+    assert all(ident[r] < 1e-2 for r in radii if r < 1) and all(ident[r] > 1e2 for r in radii if r > 1)
+    assert 0.1 < ident[1.0] < 10                                     # "within a factor of ten"
+    assert all(tanh[r]["grad_norm"][-1] < 1e-3 * ident[r] for r in radii)   # far below its identity twin
+    slopes = [tanh[r]["mean_slope"] for r in radii]
+    assert all(a > b for a, b in zip(slopes, slopes[1:]))            # larger radius, smaller slope
+    assert 1e-2 < tanh[2.5]["grad_norm"][-1] < 1e2 and ident[2.5] > bptt_widget.CEIL   # near 1 vs off the chart
+
+
+def test_03_widget_try_this():
+    assert _end(0.95, "identity", 50) < 1 < _end(1.1, "identity", 50)            # tilts across 1.0
+    assert 50 < _end(1.05, "identity", 100) / _end(1.0, "identity", 100) < 300   # about a hundred times
+    grid = np.round(np.arange(0.5, 2.51, 0.05), 2)
+    tanh = {r: _end(r, "tanh", 50) for r in grid}
+    assert all(tanh[r] < 1 for r in grid if r <= 2.2) and tanh[2.3] > 1          # stops falling near 2.3
+    slopes = [bptt_widget.compute(r, "tanh", 50)["mean_slope"] for r in grid]
+    assert all(a > b for a, b in zip(slopes, slopes[1:]))
+    per_step = lambda r, f: bptt_widget.per_step_factor(_end(r, f, 50), 50)  # noqa: E731
+    assert 1 < per_step(2.5, "tanh") < 1.1 and per_step(2.5, "identity") > 2.3   # about 1.05 against 2.5
+    relu = {r: bptt_widget.compute(r, "relu", 50) for r in grid}
+    assert all(relu[r]["mean_slope"] < 0.5 for r in grid)                        # below one half
+    assert all(relu[r]["grad_norm"][-1] < 1 for r in grid if r <= 1.75)
+    assert all(relu[r]["grad_norm"][-1] > 1 for r in grid if r >= 1.9)          # near 1.8, then grows
+    assert per_step(2.5, "relu") > per_step(2.5, "tanh")                          # faster than tanh's
+    for f in ("identity", "tanh", "relu"):                                        # grow T: the factor barely moves
+        for r in (0.9, 1.0, 1.1):
+            a = bptt_widget.per_step_factor(_end(r, f, 50), 50)
+            b = bptt_widget.per_step_factor(_end(r, f, 100), 100)
+            assert abs(a - b) < 0.06
+
+
+def test_03_your_step_back_shrinks_a_gradient_along_a_phrase():
+    """The cell after the Jacobian product: untrained model (seed 0, radius 0.9), held-out phrase 1500."""
+    data = numbers.load()
+    V = len(data["vocab"])
+    params = rnn.init_params(V, 32, seed=0)
+    Xh, _, Mh = rnn.batch(data["held_out"]["sequences"], V)
+    T1 = int(Mh[1500].sum())
+    hs = rnn.forward(params, Xh[1500:1501, :T1])["h"][0]
+    g, norms = np.eye(32)[:1], [1.0]
+    for t in range(T1 - 1, 0, -1):
+        g = rnn.step_back(params["W_hh"], hs[t][None], g)
+        norms.append(np.linalg.norm(g))
+    assert np.all(np.diff(norms) < 0)
+
+
+def test_03_understanding_right_and_wrong_answers():
+    from helpers import quiz
+
+    qs = rnn.understanding_bptt()
+    keys = list(qs)
+    right = dict(zip(keys, [0.125, 1.0, "no"]))
+    assert quiz.check(right, qs, name="t03")
+    for key, wrong in ((keys[0], 0.5), (keys[0], 1.5), (keys[1], 5.0), (keys[1], 0.2), (keys[2], "yes"), (keys[2], 1)):
+        assert not quiz.check(dict(right, **{key: wrong}), qs, name="t03w")

@@ -23,8 +23,11 @@ def one_thread():
 def test_unrolled_formula_is_the_seeds_nest():
     assert memory.unrolled_formula(0) == "s_0 = s_0"
     assert memory.unrolled_formula(3) == "s_3 = f(f(f(s_0, x_1; θ), x_2; θ), x_3; θ)"
+    assert memory.unrolled_formula(4, start=2) == "s_4 = f(f(s_2, x_3; θ), x_4; θ)"
     with pytest.raises(ValueError):
         memory.unrolled_formula(-1)
+    with pytest.raises(ValueError):
+        memory.unrolled_formula(2, start=3)
 
 
 def test_fold_state_is_the_recurrence():
@@ -184,8 +187,7 @@ def test_tag_batch_labels():
 
 
 def test_cnn_sees_exactly_its_receptive_field():
-    torch.manual_seed(0)
-    cnn = memory.make_cnn(2)
+    cnn = memory.make_cnn(2, seed=0)
     assert cnn.receptive_field == 5
     X = torch.tensor(np.random.default_rng(0).normal(size=(1, 12, 3)), dtype=torch.float32, requires_grad=True)
     cnn(X)[0, 9].sum().backward()
@@ -194,16 +196,14 @@ def test_cnn_sees_exactly_its_receptive_field():
 
 
 def test_rnn_tagger_reaches_back_to_the_start():
-    torch.manual_seed(0)
-    rnn = memory.make_tagger_rnn(3, H=8)
+    rnn = memory.make_tagger_rnn(3, H=8, seed=0)
     X = torch.zeros(1, 30, 3, requires_grad=True)
     rnn(X)[0, 29].sum().backward()
     assert X.grad[0, 0].abs().sum() > 0
 
 
 def test_tagger_training_and_accuracy():
-    torch.manual_seed(0)
-    cnn = memory.make_cnn(2)
+    cnn = memory.make_cnn(2, seed=0)
     history = memory.train_tagger(cnn, "palindrome", steps=30, live=False)
     assert np.mean(history["loss"][-5:]) < np.mean(history["loss"][:5])
     by_t, overall = memory.tag_accuracy(cnn, "palindrome", length=12, n=50)
@@ -254,7 +254,7 @@ def test_phase_widget_updates_in_place():
     assert "2 stable" in w.title.get_text()
     assert w.message.value == ""
     w.controls["scale"].value = 0.0                       # a slider at its end: a note, no traceback
-    assert "W = 0" in w.message.value
+    assert "W_hh = 0" in w.message.value
 
 
 def _cells(H=6):
@@ -264,12 +264,16 @@ def _cells(H=6):
 def test_gates_compute():
     cells = _cells()
     r = gates_widget.compute("bca?", cells["gru"], "z")
-    assert r["gate"].shape == r["h"].shape == (4, 6) and r["probs"].shape == (4, 4)
+    assert r["shown"].shape == r["h"].shape == (4, 6) and r["probs"].shape == (4, 4) and r["c"] is None
     np.testing.assert_allclose(r["probs"].sum(1), 1)
-    assert 0 <= r["unit"] < 6
-    np.testing.assert_array_equal(r["keep"], r["gate"])
+    np.testing.assert_array_equal(r["keep"], r["shown"])
     with pytest.raises(ValueError, match="gates"):
         gates_widget.compute("bca?", cells["gru"], "f")
+    with pytest.raises(ValueError, match="gates"):
+        gates_widget.compute("bca?", cells["gru"], "c")
+    r = gates_widget.compute("bca?", cells["lstm"], "c")
+    np.testing.assert_array_equal(r["shown"], r["c"])
+    np.testing.assert_array_equal(r["c"], gates.run("lstm", cells["lstm"][1], memory.encode("bca?"))["c"][0])
 
 
 def test_clean_rejects_bad_input():
@@ -288,7 +292,7 @@ def test_gates_widget_updates_and_answers_bad_input():
     w.controls["show"].value = "LSTM: forget gate f (1 = keep)"
     assert w.gate_title.get_text() == "LSTM forget gate f"
     w.controls["unit"].value = 3
-    assert w.unit_title.get_text() == "unit 3"
+    assert w.unit_titles[0].get_text().startswith("unit 3:")
     for bad in ("", "hello?", "ab" * 20):
         w.controls["text"].value = bad
         assert w.message.value != "", bad
@@ -313,13 +317,12 @@ def test_cached_titles_draw_the_same_pixels_as_fresh_ones():
     g = gates_widget.GatesWidget(_cells())
     a = g.image.value
     g.controls["unit"].value = 2
-    g.controls["unit"].value = "auto: the unit that holds best"
+    g.controls["unit"].value = gates_widget.AUTO_A
     assert g.image.value == a
 
 
 def test_numpy_cnn_equals_torch_outputs_and_gradients():
-    torch.manual_seed(1)
-    cnn = memory.make_cnn(3).double()
+    cnn = memory.make_cnn(3, seed=1).double()
     params = memory.cnn_params(cnn)
     rng = np.random.default_rng(4)
     X = rng.normal(size=(2, 9, 3))
@@ -339,8 +342,7 @@ def test_numpy_cnn_equals_torch_outputs_and_gradients():
 def test_numpy_cnn_backward_passes_the_gradient_check():
     from helpers import gradcheck
 
-    torch.manual_seed(2)
-    params = memory.cnn_params(memory.make_cnn(2, channels=4))
+    params = memory.cnn_params(memory.make_cnn(2, channels=4, seed=2))
     rng = np.random.default_rng(5)
     X, G = rng.normal(size=(2, 6, 3)), rng.normal(size=(2, 6, 2))
     _, cache = memory.cnn_forward(params, X)
@@ -356,9 +358,264 @@ def test_numpy_cnn_backward_passes_the_gradient_check():
 
 
 def test_numpy_gru_tagger_equals_torch():
-    torch.manual_seed(3)
-    tagger = memory.make_tagger_rnn(2, H=6).double()
+    tagger = memory.make_tagger_rnn(2, H=6, seed=3).double()
     X = np.random.default_rng(6).normal(size=(2, 7, 3))
     h = gates.run("gru", gates.from_torch(tagger.rnn), X)["h"]
     ours = h @ tagger.out.weight.detach().numpy().T + tagger.out.bias.detach().numpy()
     np.testing.assert_allclose(ours, tagger(torch.from_numpy(X)).detach().numpy(), atol=1e-6, rtol=0)
+
+
+# -- seeds, consistent measurements ------------------------------------------------------
+
+
+def test_builders_take_a_seed_and_leave_the_global_generator_alone():
+    for make in (lambda s: memory.make_cnn(2, seed=s), lambda s: memory.make_tagger_rnn(2, H=4, seed=s),
+                 lambda s: memory.make_recall_net("lstm", H=4, seed=s)):
+        torch.manual_seed(123)
+        want = torch.rand(3)
+        torch.manual_seed(123)
+        a, b, c = make(5), make(5), make(6)
+        assert torch.equal(torch.rand(3), want)          # the global stream is where it was
+        pa, pb, pc = (torch.cat([p.flatten() for p in m.parameters()]) for m in (a, b, c))
+        assert torch.equal(pa, pb) and not torch.equal(pa, pc)
+
+
+def test_lstm_forget_bias_starts_at_one_more():
+    net = memory.make_recall_net("lstm", H=4, seed=0)
+    plain = torch.nn.LSTM(len(memory.SYMBOLS), 4)
+    b = net.rnn.bias_ih_l0.detach()
+    assert torch.all(b[4:8] > 1 - 0.5) and torch.all(b[:4] < 0.5)   # uniform(-1/2, 1/2) + 1 on f only
+    assert plain.bias_ih_l0.shape == b.shape
+
+
+def test_accuracy_and_confusion_read_the_same_sequences():
+    model = memory.make_recall_net("rnn", H=4, seed=1)
+    acc = memory.recall_accuracy(model, [1, 5, 9], n=50)
+    for d, a in zip([1, 5, 9], acc):
+        conf = memory.recall_confusion(model, d, n=50)
+        assert conf.sum() == 50 and np.trace(conf) / 50 == a
+    assert memory.recall_accuracy(model, [5], n=50)[0] == acc[1]   # a delay's sequences do not depend on the others
+
+
+def test_overlap_note_rounds_down():
+    fig = Figure()
+    ax = fig.add_subplot()
+    memory.plot_recall(ax, np.arange(1, 4), {"gru": np.array([1, 0.996, 1]), "lstm": np.ones(3)}, 2)
+    note = [t.get_text() for t in ax.texts if "on top" in t.get_text()][0]
+    assert "at least 0.99" in note and "1.00" not in note
+
+
+# -- the fold_state exercise -------------------------------------------------------------
+
+
+def test_check_fold_state_passes_the_solution():
+    from helpers import checks
+
+    checks.reset_hints()
+    assert memory.check_fold_state(memory.fold_state)
+
+    def loop(step, s0, xs):
+        s = s0
+        for x in xs:
+            s = step(s, x)
+        return s
+    assert memory.check_fold_state(loop)
+
+
+def _hangs(step, s0, xs):
+    while True:
+        pass
+
+
+def _mutates(step, s0, xs):
+    s = s0
+    for x in xs:
+        s = step(s, x)
+    xs.clear()
+    return s
+
+
+@pytest.mark.parametrize("wrong", [
+    None, 3, lambda step, s0, xs: s0, lambda step, s0, xs: "s", lambda step, s0, xs: None,
+    lambda step, s0, xs: (s0, s0), lambda step, s0, xs: 1 / 0, _hangs, _mutates,
+    *[m.wrong for m in memory._wrong_folds()],
+])
+def test_check_fold_state_rejects_wrong_answers_quickly_without_raising(wrong):
+    import time
+
+    start = time.perf_counter()
+    verdict = memory.check_fold_state(wrong)
+    assert not verdict and verdict.message
+    assert time.perf_counter() - start < 2.5
+
+
+def test_check_fold_state_names_the_common_mistakes():
+    from helpers import checks
+
+    checks.reset_hints()
+    says = [memory.check_fold_state(m.wrong).message for m in memory._wrong_folds()]
+    assert "only the last" in says[0] and "step(s, x)" in says[1] and "backwards" in says[2] and "early" in says[3]
+    checks.reset_hints()
+    hints = [memory.check_fold_state(lambda step, s0, xs: s0).message for _ in range(3)]
+    checks.reset_hints()
+    assert "Hint 1 of 3" in hints[0] and "Hint 3 of 3" in hints[2] and "for x in xs" in hints[2]
+    assert "for x in xs:\n" not in hints[0]
+
+
+# -- check your understanding ------------------------------------------------------------
+
+
+def test_understanding_04_right_and_wrong_answers():
+    from helpers import quiz
+
+    qs = memory.understanding()
+    right = {"fixed point for w = 1.5": 0.8586, "largest difference, resumed from s_5": 0.0,
+             "where the 8 paths end for scale 0.5": "one point"}
+    assert quiz.check(right, qs, name="t04")
+    h = right["fixed point for w = 1.5"]
+    assert abs(np.tanh(1.5 * h) - h) < 1e-3                         # the answer is a fixed point
+    assert memory.fixed_points(memory.rotation_scale(0, 1.5), np.zeros(2))[0].max() == pytest.approx(h, abs=1e-3)
+    for key, wrong in (("fixed point for w = 1.5", -0.8586), ("fixed point for w = 1.5", 0.0),
+                       ("largest difference, resumed from s_5", 1e-3),
+                       ("where the 8 paths end for scale 0.5", "their own corners"),
+                       ("where the 8 paths end for scale 0.5", 3), ("fixed point for w = 1.5", "x")):
+        assert not quiz.check({**right, key: wrong}, qs, name="t04w")
+
+
+def test_understanding_05_right_and_wrong_answers():
+    from helpers import quiz
+
+    qs = gates.understanding()
+    right = {"GRU, z = 0.9 and n = 0 for 10 steps: fraction of h_0 left": 0.9 ** 10,
+             "LSTM, f = 1 and i = 0 for 20 steps, c_0 = 0.7: c_20": 0.7,
+             "receptive field of 3 causal convolutions of width 3": 7}
+    assert quiz.check(right, qs, name="t05")
+    assert memory.make_cnn(2, layers=3).receptive_field == 7
+    for key, wrong in (("GRU, z = 0.9 and n = 0 for 10 steps: fraction of h_0 left", 0.1),
+                       ("GRU, z = 0.9 and n = 0 for 10 steps: fraction of h_0 left", 0.9),
+                       ("LSTM, f = 1 and i = 0 for 20 steps, c_0 = 0.7: c_20", 0.0),
+                       ("receptive field of 3 causal convolutions of width 3", 9),
+                       ("receptive field of 3 causal convolutions of width 3", None)):
+        assert not quiz.check({**right, key: wrong}, qs, name="t05w")
+
+
+# -- 04's phase plane: every "Try this" bullet ---------------------------------------------
+
+
+def _ends(angle, scale, x):
+    r = phase_widget.compute(angle, scale, x)
+    return r, r["traj"][:, 0], r["traj"][:, -1]
+
+
+def test_try_contraction():
+    r, _, _ = _ends(0, 0.5, 0)
+    np.testing.assert_allclose(r["spread"][1:11] / r["spread"][:10], 0.5, atol=0.03)   # halves every step
+    assert len(r["points"]) == 1 and r["stable"].all()
+    slow, _, _ = _ends(0, 0.9, 0)
+    assert 0.01 < slow["spread"][-1] < 0.1 and np.all(np.diff(slow["spread"]) < 0)        # a few hundredths, falling
+
+
+def test_try_rotation():
+    r, _, _ = _ends(60, 0.9, 0)
+    assert r["stable"].sum() == 1 and r["spread"][-1] < 0.05
+    r, start, end = _ends(60, 1.3, 0)
+    assert r["stable"].sum() == 0
+    assert r["spread"][-1] > 0.9 * r["spread"][0]                                         # as far apart as at the start
+    assert np.max(np.linalg.norm(r["traj"][:, -1] - r["traj"][:, -2], axis=1)) > 0.1      # still moving
+
+
+def test_try_saturation():
+    r, start, end = _ends(0, 1.5, 0)
+    st = r["points"][r["stable"]]
+    assert len(st) == 4 and np.allclose(np.abs(st), 0.86, atol=0.005)
+    np.testing.assert_array_equal(np.sign(end), np.sign(start))                          # each its own corner
+    assert r["spread"][-1] > r["spread"][0]
+
+
+def test_try_writing_and_a_weak_input():
+    r, start, end = _ends(0, 1.5, 0.6)
+    st = r["points"][r["stable"]]
+    assert len(st) == 2 and np.all(st[:, 0] > 0)
+    assert np.all(end[:, 0] > 0) and np.array_equal(np.sign(end[:, 1]), np.sign(start[:, 1]))
+    r, start, end = _ends(0, 1.5, 0.2)
+    st = r["points"][r["stable"]]
+    assert len(st) == 4
+    assert np.allclose(st[st[:, 0] < 0, 0], -0.65, atol=0.005)
+    left = start[:, 0] < 0
+    moved = left & (end[:, 0] > 0)
+    assert left.sum() == 4 and moved.sum() == 2
+    assert np.all(np.abs(start[moved, 0]) < np.abs(start[left & ~moved, 0]))               # the two nearest the middle
+
+
+# -- 05's cell diagrams and the LSTM hold demo ---------------------------------------------
+
+
+def test_cell_diagrams_draw_every_gate():
+    from helpers import cell_diagram
+
+    fig = Figure()
+    axes = cell_diagram.draw_cells(fig)
+    texts = [t.get_text() for t in axes[0].texts]
+    assert any("update" in t for t in texts) and any("reset" in t for t in texts)
+    texts = [t.get_text() for t in axes[1].texts]
+    for gate in ("forget", "input", "output", "c_{t-1}"):
+        assert any(gate in t for t in texts), gate
+    with pytest.raises(ValueError, match="kind"):
+        cell_diagram.draw_cell(fig.add_subplot(), "rnn")
+
+
+def test_lstm_with_forget_open_and_input_shut_holds_c_exactly():
+    p = gates.init_params("lstm", I=5, H=4, seed=3)
+    p["b_xh"][4:8] += 20
+    p["b_xh"][:4] -= 20
+    h, c0 = np.zeros((1, 4)), np.array([[0.9, -0.5, 0.3, -0.8]])
+    c = c0
+    for x in np.random.default_rng(0).normal(size=(10, 1, 5)):
+        h, c, _ = gates.lstm_step(p, x, h, c)
+    np.testing.assert_allclose(c, c0, atol=1e-6)
+
+
+# -- 05's widget: steps from 1, stable and pinnable units ------------------------------------
+
+
+def test_gates_widget_counts_steps_from_one():
+    w = gates_widget.GatesWidget(_cells())
+    w.controls["text"].value = "abca?"
+    xs = np.concatenate([m.get_xdata() for m in w.tokens.values()])
+    assert sorted(xs) == [1, 2, 3, 4, 5]
+    assert w.gate_img.get_extent()[0] == 0.5
+    assert list(w.unit_lines[0][1].get_xdata()[:3]) == [1, 2, 3]
+
+
+def test_gates_widget_units_come_from_the_weights_and_can_be_pinned():
+    w = gates_widget.GatesWidget(_cells())
+    units = w.units("gru")
+    for text in ("bcadbdacdbca?", "dcadbdacdbca?", "aaaa?"):
+        w.controls["text"].value = text
+        assert w.units("gru") == units
+    w.controls["unit"].value = 4
+    w.controls["compare"].value = 2
+    assert w.units("gru") == (4, 2) and w.units("lstm") == (4, 2)
+    assert w.unit_titles[0].get_text().startswith("unit 4:") and w.unit_titles[1].get_text().startswith("unit 2:")
+    w.controls["show"].value = "LSTM: cell state c_t"
+    assert "cell state" in w.gate_title.get_text() and w.twins[0].get_visible()
+    assert w.gate_img.get_clim()[0] < 0
+    w.controls["show"].value = "GRU: reset gate r"
+    assert w.gate_img.get_clim() == (0, 1) and not w.twins[0].get_visible()
+
+
+def test_unit_roles_classify_by_gate_and_saturation():
+    cells = _cells(H=4)
+    kind, _, W, b = cells["gru"]
+    H = 4
+    p = {"W_xh": np.zeros((3 * H, 5)), "W_hh": np.zeros((3 * H, H)), "b_xh": np.zeros(3 * H), "b_hh": np.zeros(3 * H)}
+    p["b_xh"][:H] = 10                                  # reset gates open: the candidate sees all of h
+    p["b_xh"][H:2 * H] = -6                             # update gates low: every unit rewritten...
+    p["W_hh"][H + 0, 2] = 12                            # ...except unit 0 once the clock (unit 2) is on
+    p["W_xh"][2 * H + 0, :4] = [3, 1, -1, -3]           # unit 0 writes the letter at step 1, then holds it
+    p["W_xh"][2 * H + 1, :4] = [3, 3, -3, -3]           # unit 1: the letter's half, kept by saturation
+    p["W_hh"][2 * H + 1, 1] = 8
+    p["W_xh"][2 * H + 2, :4] = 10                       # unit 2: a clock, 1 from step 1 on
+    roles = gates_widget.unit_roles((kind, p, W, b))
+    assert list(roles["role"]) == ["gate", "saturation", "none", "none"]
+    assert roles["a"] == 0 and roles["b"] == 1

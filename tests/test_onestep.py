@@ -8,7 +8,7 @@ from helpers import gradcheck, numbers, onestep, training
 V, H = 7, 5
 
 
-def setup(seed=0, B=6):
+def make_case(seed=0, B=6):
     rng = np.random.default_rng(seed)
     params = onestep.init_params(V, H, seed=seed, scale=1.0)
     params["b1"] = rng.normal(size=H)
@@ -24,14 +24,14 @@ def test_softmax_rows_sum_to_one_and_survive_large_scores():
 
 
 def test_shapes_are_checked_with_a_message():
-    params, *_ = setup()
+    params, *_ = make_case()
     with pytest.raises(ValueError, match=r"shape \(B, 7\), got \(3, 4\)"):
         onestep.forward(params, np.zeros((3, 4)))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_backward_matches_finite_differences(seed):
-    params, X, targets, weights = setup(seed)
+    params, X, targets, weights = make_case(seed)
     _, grads = onestep.loss_and_grads(params, X, targets, weights, tau=0.5)
     errors = gradcheck.check_gradients(
         lambda: onestep.cross_entropy(onestep.forward(params, X, 0.5)["y"], targets, weights), params, grads)
@@ -39,7 +39,7 @@ def test_backward_matches_finite_differences(seed):
 
 
 def test_a_wrong_gradient_is_caught():
-    params, X, targets, _ = setup()
+    params, X, targets, _ = make_case()
     _, grads = onestep.loss_and_grads(params, X, targets)
     grads["W2"] = grads["W2"] * 1.01
     errors = gradcheck.check_gradients(
@@ -49,7 +49,7 @@ def test_a_wrong_gradient_is_caught():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_torch_twin_gives_equal_outputs_and_gradients(seed):
-    params, X, targets, _ = setup(seed)
+    params, X, targets, _ = make_case(seed)
     model = onestep.make_torch(V, H)
     onestep.copy_to_torch(params, model)
     h1, o, y = model(torch.from_numpy(X))
@@ -66,7 +66,7 @@ def test_training_on_counts_equals_training_on_tokens():
     seqs = [np.array([0, 2, 3, 1]), np.array([0, 2, 4, 1]), np.array([0, 2, 3, 1])]
     counts = numbers.bigram_counts(seqs, V)
     X, nxt, w = onestep.pairs_from_counts(counts)
-    params, *_ = setup()
+    params, *_ = make_case()
     loss_table, g_table = onestep.loss_and_grads(params, X, nxt, w)
     cur = np.concatenate([s[:-1] for s in seqs])
     tgt = np.concatenate([s[1:] for s in seqs])
@@ -116,3 +116,27 @@ def test_live_training_draws_the_curve_and_prints_a_summary(capsys):
     out = capsys.readouterr().out
     assert "30 steps in" in out and "held-out 1.000" in out
     assert len(hist["val"]) == 3 and hist["loss"][-1] < hist["loss"][0]
+
+
+def test_01_what_one_word_cannot_tell_as_the_notebook_says():
+    """The data claims of 01's 'Where one step must fail' (the split is fixed, seed 0)."""
+    data = numbers.load()
+    rows = {r["word"]: r for r in numbers.context_gain(data["train"]["sequences"], data["vocab"])}
+    digits = "one two three four five six seven eight nine".split()
+    others = [w for w in rows if w not in digits]
+    assert min(rows[w]["gain"] for w in digits) > 1.0 > max(rows[w]["gain"] for w in others)  # lose the most, > 1 bit
+    assert all(rows[w]["H(next|prev,word)"] < 0.25 for w in digits)        # the word before settles it
+    assert rows["thousand"]["H(next|prev,word)"] > 3 and rows["and"]["H(next|prev,word)"] > 3
+    assert rows["hundred"]["gain"] < 0.01 and rows["hundred"]["H(next|word)"] < 0.1   # and, nearly always
+
+
+def test_02_what_follows_three_depends_on_the_word_before():
+    """02's reading of its table: at the start 'thousand' (or 'hundred'), after 'thousand' 'hundred',
+    after 'and' or a tens word the end."""
+    data = numbers.load()
+    nxt = {prev: dict(ws) for prev, ws in numbers.next_given_prev(data["train"]["sequences"], data["vocab"],
+                                                                   "three").items()}
+    assert max(nxt[numbers.BOS], key=nxt[numbers.BOS].get) == "thousand" and "hundred" in nxt[numbers.BOS]
+    assert nxt["thousand"] == {"hundred": 1.0}
+    for prev in ("and", "twenty", "thirty", "ninety"):
+        assert nxt[prev] == {"<eos>": 1.0}

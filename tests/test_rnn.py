@@ -192,3 +192,56 @@ def test_demo_builds_and_updates_fast():
         w.controls["t"].value = t
     assert len(w.latencies_ms) >= 16
     assert np.median(w.latencies_ms[1:]) < 500    # generous: shared CI machines; the benchmark is strict
+
+
+def test_make_torch_takes_a_seed_and_leaves_the_global_generator_alone():
+    state = torch.random.get_rng_state()
+    a, b, c = rnn.make_torch(5, 3, seed=1), rnn.make_torch(5, 3, seed=1), rnn.make_torch(5, 3, seed=2)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert torch.equal(a.rnn.weight_hh_l0, b.rnn.weight_hh_l0)
+    assert not torch.equal(a.rnn.weight_hh_l0, c.rnn.weight_hh_l0)
+
+
+def test_train_torch_is_repeatable_and_descends():
+    X, Y, M = rnn.batch([np.array([0, 2, 3, 1]), np.array([0, 3, 1])] * 4, 4)
+    runs = []
+    for _ in range(2):
+        model = rnn.make_torch(4, 3, seed=0)
+        runs.append(rnn.train_torch(model, X, Y, M, steps=20, batch_size=4, seed=0, live=False)["loss"])
+    assert runs[0] == runs[1] and runs[0][-1] < runs[0][0]
+
+
+def test_widget_distance_view_same_word_different_state(widget):
+    """02's distance row: at t = 8 of the default phrase, 'three' was also read at steps 2 and 4."""
+    widget.controls["phrase"].value = rnn_widget.EXAMPLES[0]
+    widget.controls["t"].value = 8
+    v = widget.values
+    assert v["t"] == 8 and v["same_word_steps"] == [2, 4] and v["distances"][8] == 0
+    colours = widget.dist.get_facecolors()
+    assert np.allclose(colours[2], colours[4]) and not np.allclose(colours[2], colours[3])
+    assert "step 2" in widget.readout.value and "step 4" in widget.readout.value
+    widget.controls["t"].value = 3
+    assert widget.values["same_word_steps"] == [] and len(widget.values["distances"]) == 4
+
+
+def test_02_understanding_right_and_wrong_answers():
+    from helpers import quiz
+
+    qs = rnn.understanding(32, 32)
+    right = {"parameter sets in the unrolled graph of a 5-word phrase": 1,
+             "numbers in theta for V = 32, H = 32": 32 * 32 * 3 + 32 + 32,
+             "what the RNN reads at step t": "x_t and h_(t-1)"}
+    assert quiz.check(right, qs, name="t02")
+    for key, wrong in (("parameter sets in the unrolled graph of a 5-word phrase", 5),
+                       ("parameter sets in the unrolled graph of a 5-word phrase", 6),
+                       ("numbers in theta for V = 32, H = 32", 3072), ("what the RNN reads at step t", "x_t only"),
+                       ("what the RNN reads at step t", "x_1 ... x_t directly"), ("numbers in theta for V = 32, H = 32", "many")):
+        assert not quiz.check(dict(right, **{key: wrong}), qs, name="t02w")
+
+
+def test_02_untrained_perplexity_is_about_the_vocabulary_size():
+    """02: 'untrained held-out perplexity ... (about the 32 words, guessed blindly)', seed 0 as the notebook."""
+    data = numbers.load()
+    V = len(data["vocab"])
+    Xh, Yh, Mh = rnn.batch(data["held_out"]["sequences"], V)
+    assert 0.75 * V < rnn.perplexity(rnn.init_params(V, 32, seed=0), Xh, Yh, Mh) < 1.25 * V

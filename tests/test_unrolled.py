@@ -312,3 +312,16 @@ def test_notebook_02_draws_its_graph_with_this_helper():
     assert not np.allclose(view.colours_of("h1"), view.colours_of("h2"))
     w.controls["t"].value = 4
     assert view.roles()["h4"] == "now" and "h4" in view.values
+
+
+def test_a_shorter_source_hides_the_first_encoder_steps():
+    view = view_of(unrolled.seq2seq_spec(5, 3, attention=True))
+    view.set_hidden(["x1", "e1", "x2", "e2"])                    # a 3-word source in a 5-word spec
+    view.set_step(1)
+    assert not view.texts["x2"].get_visible() and view.texts["x3"].get_visible()
+    ids, _, _ = drawn(view)
+    assert ("e3", "e4") in ids and ("e2", "e3") not in ids and ("e1", "s1") not in ids and ("e3", "s1") in ids
+    view.set_hidden(())
+    assert view.texts["x2"].get_visible()
+    with pytest.raises(ValueError, match="'e9' is not in this seq2seq spec"):
+        view.set_hidden(["e9"])

@@ -81,3 +81,56 @@ def test_fast_png_encoder_round_trips():
     img = Image.open(io.BytesIO(encode_png(rgba)))
     assert img.size == (5, 7) and img.mode == "RGB"
     assert np.array_equal(np.asarray(img), rgba[:, :, :3])
+
+
+# -- notebook 00's "Try this" and closing questions ---------------------------------
+def test_tiny_try_this_claims():
+    pulse, alt = tiny.INPUTS["one pulse at t=1"](20), tiny.INPUTS["alternating +1/-1"](20)
+    assert tiny.run(0.0, 1.0, pulse)[1] == 0                           # w = 0: h_2 = 0
+    fast, slow = tiny.run(0.5, 1.0, pulse), tiny.run(0.9, 1.0, pulse)
+    assert np.all(np.diff(slow) < 0) and np.all(fast[1:6] < slow[1:6])  # fades, faster for smaller w
+    assert abs(tiny.run(1.5, 1.0, pulse)[-1] - 0.86) < 0.005           # settles near 0.86
+    assert np.all(np.abs(np.diff(tiny.run(1.5, 1.0, pulse)[-10:])) < 1e-4)   # ... and stays there
+    flips = np.sign(tiny.run(-0.9, 1.0, pulse)[:10])
+    assert np.all(flips[1:] == -flips[:-1])                            # w = -0.9: sign flips every step
+    weak, strong = tiny.run(1.5, 0.5, alt), tiny.run(1.5, 2.0, alt)
+    assert np.all(weak > 0) and weak[-1] > 0.5                         # climbs, wobbles, never flips
+    assert np.all(np.sign(strong[1:]) == -np.sign(strong[:-1]))        # u = 2 flips it every step
+
+
+def test_tiny_widget_labels_say_which_weight_is_which():
+    w = tiny.TinyRNNWidget()
+    assert w.controls["w"].description == "w = W_hh" and w.controls["u"].description == "u = W_xh"
+
+
+def test_00_understanding_right_and_wrong_answers():
+    from helpers import quiz
+
+    qs = tiny.understanding()
+    right = {"fixed point, w = 1.5": 0.86, "h_3, w = 0.5, u = 1, one pulse": 0.18,
+             "sign of h_4, w = -0.9, one pulse": "negative"}
+    assert quiz.check(right, qs, name="t00")
+    for key, wrong in (("fixed point, w = 1.5", 1.0), ("fixed point, w = 1.5", 0.0),
+                       ("h_3, w = 0.5, u = 1, one pulse", 0.76), ("sign of h_4, w = -0.9, one pulse", "positive"),
+                       ("sign of h_4, w = -0.9, one pulse", None), ("fixed point, w = 1.5", "x")):
+        assert not quiz.check(dict(right, **{key: wrong}), qs, name="t00w")
+    assert abs(tiny.fixed_point(1.5) - np.tanh(1.5 * tiny.fixed_point(1.5))) < 1e-9
+
+
+def test_01_understanding_right_and_wrong_answers():
+    from helpers import quiz
+
+    qs = onestep.understanding(32)
+    right = {"largest y at tau = 1": 0.19, "largest y at tau = 0.2": 0.999,
+             "weight scale 0: does y depend on the word?": "no"}
+    assert quiz.check(right, qs, name="t01")
+    assert abs(qs["largest y at tau = 1"].value - np.e / (np.e + 31 / np.e)) < 1e-12
+    for key, wrong in (("largest y at tau = 1", 1 / 32), ("largest y at tau = 0.2", 0.19),
+                       ("weight scale 0: does y depend on the word?", "yes"), ("largest y at tau = 1", [0.19])):
+        assert not quiz.check(dict(right, **{key: wrong}), qs, name="t01w")
+
+
+def test_onestep_widget_labels_the_layer_h_superscript_1():
+    w, _ = _onestep_widget()
+    titles = [ax.get_title() for ax in w.fig.axes]
+    assert "h⁽¹⁾ = tanh(W1 x + b1)" in titles and "o = tanh(W2 h⁽¹⁾ + b2)" in titles
