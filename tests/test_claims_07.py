@@ -15,10 +15,11 @@ from helpers.scenes import Obj
 pytestmark = pytest.mark.claims
 
 STEPS, BRIEF = 600, 100                      # the notebook's training steps and its early copy
+GAP = 0.05                                   # 'five points at most': the largest gap the prose allows
 
 
 @functools.cache
-def test_sets():
+def notebook_sets():
     """The notebook's held-out, novel and fresh pictures (fixed seeds, as in the notebook)."""
     return {"held_out": scenes.make_split(400, "held_out", seed=1), "novel": scenes.make_split(200, "novel", seed=2),
             "fresh": scenes.make_split(200, "train", seed=3)}
@@ -33,7 +34,7 @@ def run(seed: int, threads: int) -> dict:
         hist = captioning.train(models["input"], train, steps=STEPS, seed=seed, snapshots=(BRIEF,), live=False)
         captioning.train(models["h0"], train, steps=STEPS, seed=seed, live=False)
         brief = captioning.with_weights(models["input"], hist["snapshots"][BRIEF])
-        sets, out = test_sets(), {"models": models}
+        sets, out = notebook_sets(), {"models": models}
         for mode, m in models.items():
             for name in ("held_out", "fresh"):
                 r = captioning.evaluate(m, sets[name])
@@ -78,10 +79,17 @@ def test_the_novel_pair_swings_across_seeds():
 
 
 @pytest.mark.parametrize("seed,threads", RUNS)
-def test_free_running_loses_words_only_when_trained_briefly(seed, threads):
+def test_free_running_and_teacher_forcing_stay_close(seed, threads):
     r = run(seed, threads)
-    assert r["brief", "free"] < r["brief", "forced"], "after 100 steps free running gets fewer words right"
+    assert abs(r["brief", "free"] - r["brief", "forced"]) <= GAP, "after 100 steps within five points"
     assert abs(r["final", "free"] - r["final", "forced"]) <= 0.01, "after 600 steps within a point"
+
+
+def test_free_running_is_not_always_behind_after_100_steps():
+    """'not always in the same direction': some run has free running at or ahead of teacher forcing."""
+    runs = [run(seed, 1) for seed in range(5)]
+    assert any(r["brief", "free"] >= r["brief", "forced"] for r in runs)
+    assert any(r["brief", "free"] < r["brief", "forced"] for r in runs)
 
 
 @pytest.mark.parametrize("seed,threads", RUNS)
@@ -98,5 +106,5 @@ def test_try_this_changing_a_colour_moves_the_colour_numbers_most(seed, threads)
     centre, left = list(scenes.POSITIONS).index("centre"), list(scenes.POSITIONS).index("left")
     for other in v[1:]:
         change = np.abs(other - v[0])
-        assert change[centre, :model.Kc].mean() > 3 * change[centre, model.Kc:].mean()   # colour moves most
+        assert change[centre, :model.Kc].mean() > change[centre, model.Kc:].mean()       # colour moves most
         np.testing.assert_array_equal(other[left], v[0, left])                           # other rows stay
