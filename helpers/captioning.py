@@ -26,37 +26,37 @@ STAGE = [1 * 3 + 0, 1 * 3 + 1, 1 * 3 + 2, 0 * 3 + 1, 2 * 3 + 1]   # grid cells l
 
 
 def cell_patches(x):
-    """Cut pictures (B, C, S, S) into the 5 stage cells: (B * 5, C, S/3, S/3)."""
+    """Cut pictures (B, C, S, S) into the 5 stage cells: (B, 5, C, S/3, S/3)."""
     B, C, S = x.shape[0], x.shape[1], x.shape[-1]
     c = S // 3
     p = x.reshape(B, C, 3, c, 3, c).permute(0, 2, 4, 1, 3, 5).reshape(B, 9, C, c, c)
-    return p[:, STAGE].reshape(B * len(STAGE), C, c, c)
+    return p[:, STAGE]
 
 
 def make_model(K: int = 16, E: int = 16, H: int = 128, mode: str = "input", seed: int = 0, dtype=None,
-               C: tuple = (8, 16), streams: bool = True, Kc: int = 6):
-    """Encoder (a small CNN on each stage cell: picture -> v, K numbers per cell) and GRU decoder.
+               F: int = 32, streams: bool = True, Kc: int = 6):
+    """Encoder (one small network for every stage cell: picture -> v, K numbers per cell) and
+    GRU decoder; the weights come from `seed` (the global generator is left as it was).
 
-    With streams, a cell's K numbers are Kc from a colour stream (a per-pixel layer, then the
-    max over the cell) and K - Kc from a form stream (two 3x3 conv layers on the grey picture,
-    colour-blind, then the max over the cell). Without, one CNN sees the RGB cell.
+    With streams, a cell's K numbers are Kc from a colour stream (a layer on each pixel's colour,
+    then the max over the cell's pixels) and K - Kc from a form stream (a layer of F units on the
+    grey cell: the brightest channel of each pixel). Without, one layer of F units sees the RGB cell.
     """
     import torch
-    import torch.nn.functional as F
     from torch import nn
 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     V, D = len(scenes.WORDS), len(STAGE) * K
+    cell = scenes.SIZE // 3
 
     class Captioner(nn.Module):
         def __init__(self):
             super().__init__()
             self.mode, self.D, self.E, self.H, self.K, self.Kc, self.streams = mode, D, E, H, K, Kc, streams
             Kf = K - Kc if streams else K
-            self.conv1 = nn.Conv2d(1 if streams else 3, C[0], 3, padding=1)  # form stream
-            self.conv2 = nn.Conv2d(C[0], C[1], 3, padding=1)
-            self.form_out = nn.Linear(C[1], Kf)
+            self.form_in = nn.Linear((1 if streams else 3) * cell * cell, F)   # form stream, the whole cell
+            self.form_out = nn.Linear(F, Kf)
             if streams:
                 self.colour_in = nn.Linear(3, 8)                            # colour stream, per pixel
                 self.colour_out = nn.Linear(8, Kc)
@@ -65,24 +65,14 @@ def make_model(K: int = 16, E: int = 16, H: int = 128, mode: str = "input", seed
             self.gru = nn.GRU(E + (D if mode == "input" else 0), H, batch_first=True)
             self.out = nn.Linear(H, V)
 
-        def form(self, x):
-            """Cells (N, 1 or 3, 12, 12) -> form code (N, Kf)."""
-            h = F.max_pool2d(torch.relu(self.conv1(x)), 2)                 # (N, C0, 6, 6)
-            h = torch.relu(self.conv2(h)).amax((2, 3))                      # (N, C1): max over the cell
-            return self.form_out(h)
-
-        def colour(self, x):
-            """Cells (N, 3, 12, 12) -> colour code (N, Kc): a per-pixel layer, max over the cell."""
-            h = torch.relu(self.colour_in(x.flatten(2).transpose(1, 2)))    # (N, 144, 8)
-            return self.colour_out(h.amax(1))
-
         def encode(self, images):
             """Pictures (B, 3, S, S) -> vectors v (B, D): K numbers for each of the 5 stage cells."""
-            x = cell_patches((images - 0.1) * 4)                            # (B*5, 3, 12, 12), background near 0
+            x = cell_patches((images - 0.1) * 4)                            # (B, 5, 3, c, c), background near 0
+            grey = x.amax(2) if streams else x                              # (B, 5, c, c) grey: the hue is gone
+            code = self.form_out(torch.relu(self.form_in(grey.flatten(2))))  # (B, 5, Kf)
             if streams:
-                code = torch.cat([self.colour(x), self.form(x.amax(1, keepdim=True))], 1)
-            else:
-                code = self.form(x)                                         # (B*5, K)
+                pixels = torch.relu(self.colour_in(x[..., ::2, ::2].flatten(3).transpose(2, 3)))  # (B, 5, c*c/4, 8)
+                code = torch.cat([self.colour_out(pixels.amax(2)), code], -1)      # (B, 5, K)
             return code.reshape(images.shape[0], D)
 
         def h0(self, v):
@@ -100,9 +90,31 @@ def make_model(K: int = 16, E: int = 16, H: int = 128, mode: str = "input", seed
             hs, _ = self.gru(x, self.h0(v))                                 # (B, T, H)
             return self.out(hs)
 
-    torch.manual_seed(seed)
-    model = Captioner()
+    with torch.random.fork_rng(devices=[]):                                # the global generator is untouched
+        torch.manual_seed(seed)
+        model = Captioner()
+    model.config = dict(K=K, E=E, H=H, mode=mode, seed=seed, dtype=dtype, F=F, streams=streams, Kc=Kc)
     return model.to(dtype) if dtype is not None else model
+
+
+def greedy_batch(model, images, max_len: int = MAX_LEN) -> list[list[int]]:
+    """Greedy decoding of many pictures at once in torch (the same captions as decoding.greedy)."""
+    import torch
+
+    eos = scenes.INDEX[scenes.EOS]
+    with torch.no_grad():
+        v = model.encode(torch.as_tensor(images, dtype=next(model.parameters()).dtype))   # (B, D)
+        h, token = model.h0(v), torch.full((len(v), 1), scenes.INDEX[scenes.BOS])
+        out = []
+        for _ in range(max_len):
+            x = model.emb(token)                                            # (B, 1, E)
+            if model.mode == "input":
+                x = torch.cat([x, v[:, None]], -1)
+            o, h = model.gru(x, h)
+            token = model.out(o).argmax(-1)                                 # (B, 1)
+            out.append(token)
+    rows = torch.cat(out, 1).tolist()                                       # (B, max_len)
+    return [row[:row.index(eos)] if eos in row else row for row in rows]
 
 
 def batch_loss(model, images, ids):
@@ -116,12 +128,14 @@ def batch_loss(model, images, ids):
                            ignore_index=scenes.INDEX[scenes.PAD])
 
 
-def train(model, data: dict, steps: int = 1000, batch: int = 24, lr: float = 1e-2, seed: int = 0,
-          live: bool = True, validate=None, every: int = 50, clip: float | None = 1.0) -> dict:
+def train(model, data: dict, steps: int = 500, batch: int = 32, lr: float = 1e-2, seed: int = 0,
+          live: bool = True, validate=None, every: int = 50, clip: float | None = 1.0,
+          snapshots: tuple = ()) -> dict:
     """Teacher-forced training on random mini-batches of data (images, ids) with fit_torch.
 
     The learning rate falls linearly from lr to 0 over the steps: an optimizer hook sets it
-    before each Adam step of this model (fit_torch itself keeps lr fixed).
+    before each Adam step of this model (fit_torch itself keeps lr fixed). For each s in
+    snapshots, history["snapshots"][s] holds a copy of the weights after s steps.
     """
     import torch
     from torch.optim.optimizer import register_optimizer_step_pre_hook
@@ -131,9 +145,11 @@ def train(model, data: dict, steps: int = 1000, batch: int = 24, lr: float = 1e-
     images, ids = torch.as_tensor(data["images"]), data["ids"]
     if images.ndim != 4 or images.shape[1:] != (3, scenes.SIZE, scenes.SIZE):
         raise ValueError(f"images must have shape (N, 3, {scenes.SIZE}, {scenes.SIZE}), got {tuple(images.shape)}")
-    rng, first, done = np.random.default_rng(seed), next(model.parameters()), [0]
+    rng, first, done, saved = np.random.default_rng(seed), next(model.parameters()), [0], {}
 
     def loss(m, step):
+        if step - 1 in snapshots:                                          # after step - 1 updates
+            saved[step - 1] = {k: t.detach().clone() for k, t in m.state_dict().items()}
         idx = rng.integers(len(images), size=batch)
         T = int((ids[idx] != scenes.INDEX[scenes.PAD]).sum(1).max())       # drop all-padding columns
         return batch_loss(m, images[idx], ids[idx, :T])
@@ -146,10 +162,21 @@ def train(model, data: dict, steps: int = 1000, batch: int = 24, lr: float = 1e-
 
     handle = register_optimizer_step_pre_hook(decay)
     try:
-        return fit_torch(model, loss, steps, lr=lr, live=live, every=every, validate=validate,
-                         desc="captioner", clip=clip)
+        history = fit_torch(model, loss, steps, lr=lr, live=live, every=every, validate=validate,
+                            desc=f"captioner, v {'at every step' if model.mode == 'input' else 'as h_0'}", clip=clip)
     finally:
         handle.remove()
+    if steps in snapshots:
+        saved[steps] = {k: t.detach().clone() for k, t in model.state_dict().items()}
+    history["snapshots"] = saved
+    return history
+
+
+def with_weights(model, state: dict):
+    """A new model built like `model`, holding the weights `state` (a state_dict)."""
+    copy = make_model(**model.config)
+    copy.load_state_dict(state)
+    return copy.eval()
 
 
 def teacher_forced_accuracy(model, data: dict) -> float:
@@ -273,15 +300,20 @@ def word_accuracy(pred: list[int], ref: list[int]) -> tuple[int, int]:
 
 
 def evaluate(model, data: dict, width: int = 1, limit: int | None = None) -> dict:
-    """Exact-caption and word accuracy of decoding (greedy or beam) on a split."""
-    p, mode = numpy_params(model), model.mode
+    """Exact-caption and word accuracy of free-running decoding (greedy or beam) on a split.
+
+    Greedy runs on all pictures at once in torch (greedy_batch: the same captions as the numpy
+    decoder, tested); a beam runs picture by picture through decoding.beam_search in numpy.
+    """
     n = len(data["images"]) if limit is None else min(limit, len(data["images"]))
-    vs = encode_images(model, data["images"][:n]).astype(np.float64)
-    exact, same, total, preds = 0, 0, 0, []
-    for v, ids in zip(vs, data["ids"][:n]):
+    if width == 1:
+        preds = greedy_batch(model, data["images"][:n])
+    else:
+        p, vs = numpy_params(model), encode_images(model, data["images"][:n]).astype(np.float64)
+        preds = [caption_ids(p, v, model.mode, width)[0] for v in vs]
+    exact, same, total = 0, 0, 0
+    for pred, ids in zip(preds, data["ids"][:n]):
         ref = [int(t) for t in ids if t > scenes.INDEX[scenes.EOS]]
-        pred, _ = caption_ids(p, v, mode, width)
-        preds.append(pred)
         exact += pred == ref
         s, t = word_accuracy(pred, ref)
         same, total = same + s, total + t
@@ -371,3 +403,23 @@ def check_greedy(student) -> Verdict:
         "tokens, score, token = [], 0.0, bos; for _ in range(max_len): log_probs, state = step(state, token); "
         "token = int(np.argmax(log_probs)); score += float(log_probs[token]); if token == eos: break; "
         "tokens.append(token); (after the loop) return tokens, score"))
+
+
+def understanding(model=None) -> dict:
+    """The closing questions of notebook 07 with their answers, computed (helpers.quiz)."""
+    from . import quiz
+
+    model = model or make_model()
+    E, D = model.E, model.D
+    return {
+        "x_t size, v at every step": quiz.Number(E + D, 0.5, [
+            "x_t is what the GRU reads at one step: the previous word's embedding, and in this mode v too.",
+            f"The embedding has E = {E} numbers and v has D = {D}: put them side by side."]),
+        "x_t size, v only as h_0": quiz.Number(E, 0.5, [
+            "With v only in h_0, what is left for x_t to carry at each step?",
+            "Only the embedding of the previous word."]),
+        "all teacher-forced words right: greedy caption right?": quiz.Choice("yes", ["yes", "no", "it depends"], [
+            "Greedy's first step reads <bos>, exactly as under teacher forcing. What does it pick?",
+            "If the top word is the true one at every step given a true past, greedy's past stays true "
+            "step after step."]),
+    }

@@ -108,7 +108,7 @@ def caption(scene) -> list[str]:
             + ["in", "a", "row" if in_row else "column"])
 
 
-def render(scene, rng: np.random.Generator | None = None, jitter: int = 1, noise: float = 0.03) -> np.ndarray:
+def render(scene, rng: np.random.Generator | None = None, jitter: int = 0, noise: float = 0.03) -> np.ndarray:
     """Draw the scene: RGB floats in [0, 1], shape (SIZE, SIZE, 3); rng adds jitter and noise."""
     img = np.empty((SIZE, SIZE, 3), np.float32)
     img[:] = BACKGROUND
@@ -191,11 +191,11 @@ def decode(ids) -> list[str]:
     return [WORDS[int(i)] for i in ids if int(i) > INDEX[EOS]]
 
 
-def make_split(n: int, split: str, seed: int, noise: float = 0.03) -> dict:
+def make_split(n: int, split: str, seed: int, noise: float = 0.03, jitter: int = 0) -> dict:
     """n scenes of a split: images (n, 3, S, S) float32, padded ids (n, MAX_WORDS + 2), scenes."""
     rng = np.random.default_rng(seed)
     scenes = [random_scene(rng, split) for _ in range(n)]
-    images = np.stack([render(s, rng, noise=0) for s in scenes])               # (n, S, S, 3)
+    images = np.stack([render(s, rng, jitter=jitter, noise=0) for s in scenes])  # (n, S, S, 3)
     images += noise * rng.standard_normal(images.shape, dtype=np.float32)       # pixel noise, all at once
     images = np.clip(images, 0, 1).transpose(0, 3, 1, 2)                       # (n, 3, S, S)
     ids = np.full((n, MAX_WORDS + 2), INDEX[PAD], dtype=np.int64)

@@ -10,7 +10,7 @@ from helpers.scenes import Obj
 
 def small_model(mode="input", dtype=torch.float64, seed=0):
     """A small untrained model in float64, for exact comparisons."""
-    return captioning.make_model(K=6, E=5, H=7, mode=mode, seed=seed, dtype=dtype, C=(4, 6), Kc=2)
+    return captioning.make_model(K=6, E=5, H=7, mode=mode, seed=seed, dtype=dtype, F=6, Kc=2)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,8 @@ def test_the_encoder_looks_at_each_place_alone():
 
 def test_cell_patches_cut_the_stage_cells():
     x = torch.arange(2 * 3 * 36 * 36, dtype=torch.float32).reshape(2, 3, 36, 36)
-    p = captioning.cell_patches(x).reshape(2, 5, 3, 12, 12)
+    p = captioning.cell_patches(x)
+    assert p.shape == (2, 5, 3, 12, 12)
     for k, (name, (r, c)) in enumerate(scenes.POSITIONS.items()):
         assert torch.equal(p[:, k], x[:, :, r * 12:(r + 1) * 12, c * 12:(c + 1) * 12]), name
 
@@ -132,6 +133,31 @@ def test_learning_rate_falls_linearly_to_zero():
     finally:
         handle.remove()
     np.testing.assert_allclose(used, 0.5 * (1 - np.arange(10) / 10))
+
+
+def test_make_model_takes_a_seed_and_leaves_the_global_generator_alone():
+    torch.manual_seed(123)
+    before = torch.rand(3)
+    torch.manual_seed(123)
+    a = captioning.make_model(seed=5)
+    after = torch.rand(3)
+    b = captioning.make_model(seed=5)
+    c = captioning.make_model(seed=6)
+    assert torch.equal(before, after)
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(a.gru.weight_hh_l0, c.gru.weight_hh_l0)
+
+
+def test_snapshots_and_with_weights():
+    model = small_model(dtype=torch.float32)
+    hist = captioning.train(model, scenes.make_split(40, "train", seed=0), steps=6, batch=4, live=False,
+                            snapshots=(0, 3, 6))
+    assert sorted(hist["snapshots"]) == [0, 3, 6]
+    first, last = (captioning.with_weights(model, hist["snapshots"][s]) for s in (0, 6))
+    fresh = small_model(dtype=torch.float32)
+    assert all(torch.equal(x, y) for x, y in zip(first.parameters(), fresh.parameters()))
+    assert all(torch.equal(x, y) for x, y in zip(last.parameters(), model.parameters()))
+    assert not torch.equal(first.out.weight, last.out.weight)
 
 
 def test_bad_inputs_are_refused():
@@ -169,6 +195,17 @@ def test_beam_width_one_is_greedy_and_beam_never_scores_below_greedy(trained):
         assert captioning.caption_ids(p, v, model.mode, 1) == greedy
         _, beam_score = captioning.caption_ids(p, v, model.mode, 4)
         assert beam_score >= greedy[1] - 1e-9
+
+
+@pytest.mark.parametrize("mode", captioning.MODES)
+def test_batched_greedy_equals_the_numpy_greedy_decoder(trained, mode):
+    model = trained[0] if mode == "input" else captioning.make_model(mode="h0", seed=3)
+    data = scenes.make_split(30, "held_out", seed=5)
+    p = captioning.numpy_params(model)
+    vs = captioning.encode_images(model, data["images"]).astype(float)
+    want = [captioning.caption_ids(p, v, mode, 1)[0] for v in vs]
+    assert captioning.greedy_batch(model, data["images"]) == want
+    assert captioning.evaluate(model, data)["preds"] == want
 
 
 def test_evaluate_counts_exact_captions_and_words(trained):
@@ -258,3 +295,72 @@ def test_compute_shapes(trained):
 def test_demo_builds():
     w = caption_widget.demo()
     assert w.image.value and w.latencies_ms
+
+
+def test_widget_toggles_the_model_and_its_unrolled_graph():
+    w = caption_widget.demo()
+    c = w.controls
+    assert set(w.views) == {"input", "h0"} and c["model"].value == "input"
+    edges = {m: {(e.src, e.dst) for e in view.spec.edges if e.src == "v"} for m, view in w.views.items()}
+    assert edges["input"] == {("v", f"h{t}") for t in range(1, caption_widget.ROWS + 1)}
+    assert edges["h0"] == {("v", "h0")}
+    c["step"].value = 4
+    roles = w.views["input"].roles(4)
+    assert roles["h4"] == "now" and roles["v"] == "done"
+    before = w.image.value
+    c["model"].value = "h0"
+    assert w.mode == "h0" and w.image.value != before and "v only as h_0" in w.info.value
+    assert all(a in w._layer for a in w.views["h0"].layer) and not any(a in w._layer for a in w.views["input"].layer)
+    roles = w.views["h0"].roles(4)
+    assert all(roles[f"h{k}"] == "done" for k in range(4)) and roles["v"] == "done"
+    c["step"].value = 2
+    assert w.views["h0"].t == 2
+
+
+def test_widget_shows_few_sorted_units_and_the_v_split_on_top(widget):
+    r = widget.result
+    assert len(r["units"]) == caption_widget.UNITS == widget.h_img.get_array().shape[1]
+    jumps = np.abs(np.diff(np.vstack([np.zeros(widget.models["input"].H), r["hidden"]]), axis=0))
+    order = jumps[:, r["units"]].argmax(0)
+    assert list(order) == sorted(order)                          # sorted by the step of the largest jump
+    assert jumps.max(0)[r["units"]].min() >= np.sort(jumps.max(0))[-caption_widget.UNITS]
+    layer = widget._layer
+    lines = [a for a in layer if type(a).__name__ == "Line2D" and a.axes is widget.v_img.axes]
+    assert lines and layer.index(lines[0]) > layer.index(widget.v_img)   # the black line is drawn over v
+
+
+def test_every_heatmap_has_a_colour_bar_and_labels(widget):
+    for im in (widget.v_img, widget.h_img, widget.p_img):
+        assert im.colorbar is not None
+        ax = im.axes
+        assert ax.get_title() and (ax.get_xlabel() or ax.get_xticklabels()) and (ax.get_ylabel() or ax.get_yticklabels())
+
+
+def test_understanding_questions_accept_right_and_refuse_wrong_answers():
+    from helpers import quiz
+
+    model = captioning.make_model()
+    qs = captioning.understanding(model)
+    right = {"x_t size, v at every step": model.E + model.D, "x_t size, v only as h_0": model.E,
+             "all teacher-forced words right: greedy caption right?": "yes"}
+    assert quiz.check(right, qs, name="t07a")
+    for key, wrong in [("x_t size, v at every step", model.D), ("x_t size, v only as h_0", model.E + model.D),
+                       ("all teacher-forced words right: greedy caption right?", "it depends"),
+                       ("x_t size, v only as h_0", "sixteen"), ("x_t size, v at every step", None)]:
+        v = quiz.check({**right, key: wrong}, qs, name="t07b")
+        assert not v and "2 of 3" in v.message
+    assert all(len(q.hints) == 2 for q in qs.values())
+
+
+def test_teacher_forced_words_all_right_means_greedy_exact(trained):
+    """The third closing question's answer, on real pictures: a right teacher-forced caption is greedy's."""
+    model, _ = trained
+    data = scenes.make_split(60, "train", seed=8)
+    ids = torch.as_tensor(data["ids"])
+    with torch.no_grad():
+        pred = model(torch.as_tensor(data["images"]), ids[:, :-1]).argmax(-1)
+    target, mask = ids[:, 1:], ids[:, 1:] != scenes.INDEX[scenes.PAD]
+    all_right = ((pred == target) | ~mask).all(1).numpy()
+    exact = np.array([p == [int(t) for t in row if t > scenes.INDEX[scenes.EOS]]
+                      for p, row in zip(captioning.greedy_batch(model, data["images"]), data["ids"])])
+    assert all_right.any() and np.array_equal(all_right, exact)

@@ -74,7 +74,7 @@ def test_render_keeps_every_object_inside_its_own_cell():
     for _ in range(200):
         scene = scenes.random_scene(rng, "train")
         for o in scene:
-            img = scenes.render((o,), rng, noise=0)
+            img = scenes.render((o,), rng, jitter=1, noise=0)
             assert img.shape == (scenes.SIZE, scenes.SIZE, 3) and img.min() >= 0 and img.max() <= 1
             drawn = np.any(np.abs(img - np.array(scenes.BACKGROUND, np.float32)) > 1e-6, axis=2)
             inside = np.zeros_like(drawn)
