@@ -17,12 +17,14 @@ SHOW_UNITS = 32                        # rows of the heatmaps (the first units o
 
 
 def compute(params: dict, name: str, k: int) -> dict:
-    """h, g (L + 2, H), and the guesses for letter k (1-based) from h only, g only and both (26,) each."""
+    """h, g (L + 2, H); the guesses for letter k (1-based) from h only, g only and both (26,) each;
+    and P(doubled) for every letter (L,) with the true tags (L,)."""
     if not 1 <= k <= len(name):
         raise ValueError(f"k must be in 1..{len(name)} for {name!r}, got {k}")
     out = cloze.np_predict(params, name)
     return {"h": out["h"], "g": out["g"], "answer": surnames.ALPHABET.index(name[k - 1]),
-            "probs": {head: p[k - 1] for head, p in out["probs"].items()}}
+            "probs": {head: p[k - 1] for head, p in out["probs"].items() if head != cloze.TAG},
+            "p_doubled": out["probs"][cloze.TAG][:, 1], "tags": cloze.doubled(surnames.encode(name)[None])[0]}
 
 
 def check_name(text: str, k: int) -> str:

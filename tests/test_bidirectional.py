@@ -120,7 +120,7 @@ def test_cloze_numpy_twin_equals_torch(kind):
     torch_grads = {k: p.grad.numpy() for k, p in model.named_parameters()}
     names = {f"{k}_f": f"rnn.{v}" for k, v in bd.TORCH_NAMES.items()}
     names.update({f"{k}_b": f"rnn.{v}_reverse" for k, v in bd.TORCH_NAMES.items()})
-    for head in cloze.HEADS[kind]:
+    for head in cloze.HEADS[kind] + (cloze.TAG,):
         names.update({f"W_{head}": f"heads.{head}.weight", f"b_{head}": f"heads.{head}.bias"})
     assert set(grads) == {k for k in names if k in params}
     for k in grads:
@@ -171,6 +171,9 @@ def test_short_training_lowers_the_loss_and_accuracy_is_a_share():
     assert np.mean(history["loss"][-5:]) < np.mean(history["loss"][:5])
     acc = cloze.accuracy(model, cloze.by_length(s["test"][:300]))
     assert set(acc) == {"hg", "h", "g", "by_position", "names_by_position", "n"}
+    tags = cloze.tag_scores(model, cloze.by_length(s["test"][:300]))
+    assert 0 <= tags["recall"] <= 1 and tags["doubled"] == sum(cloze.tags_text(n).count("1") for n in s["test"][:300])
+    assert tags["n"] == acc["n"] and 0.85 < tags["all_zero_accuracy"] < 1
     assert all(0 <= acc[h] <= 1 for h in ("hg", "h", "g"))
     assert acc["n"] == sum(len(n) for n in s["test"][:300]) == acc["names_by_position"].sum()
     longest = max(len(n) for n in s["test"][:300])
