@@ -18,7 +18,8 @@ first l depends on the letter after it, the tag of the second on the letter befo
     forward-only:   o_t = W h_t + b               (has read x_1 .. x_t)
     bidirectional:  o_t = W [h_t ; g_t] + b       (has read the whole name)
 
-Both tasks are read out of the same recurrent layer, trained on the sum of the losses.
+Both tasks are read out of the same recurrent layer, trained on the sum of the losses (the
+tagging loss weighted by TAG_WEIGHT).
 Batches hold names of one length (no padding: notebook 10 is about padding). Models: torch
 for training, a numpy twin for the widget and for the tests (same logits and gradients).
 """
@@ -34,6 +35,7 @@ V = len(surnames.CHARS)          # 29 input ids: pad, <s>, </s>, a-z (one-hot in
 LETTERS = surnames.ALPHABET      # the 26 possible answers; letter c has class INDEX[c] - 3
 HEADS = {"uni": ("h",), "bi": ("hg", "h", "g")}   # cloze read-outs: from [h; g], from h, from g
 TAG = "tag"                      # the tagging read-out of both kinds: o_t from h_t or [h_t; g_t]
+TAG_WEIGHT = 3.0                 # the tagging loss counts 3 times: its 2-way losses are small
 MODEL_NAMES = {"uni": "forward-only", "bi": "bidirectional"}
 HEAD_LABELS = {"hg": "both (h and g)", "h": "h only (left)", "g": "g only (right)"}
 
@@ -116,7 +118,7 @@ def make_model(kind: str = "bi", H: int = 64, seed: int = 0):
 
 
 def torch_loss(model, ids):
-    """Sum over the read-outs of the mean cross-entropy of every letter's guess (cloze) and tag."""
+    """Sum over the read-outs of the mean cross-entropy of every letter's guess (cloze) and tag (x TAG_WEIGHT)."""
     import torch
     from torch.nn import functional as F
 
@@ -124,7 +126,7 @@ def torch_loss(model, ids):
     target = (ids[:, 1:-1] - 3).reshape(-1)                   # letters as classes 0..25
     out = model(ids)
     tag = F.cross_entropy(out.pop(TAG).reshape(-1, 2), doubled(ids).reshape(-1))
-    return tag + sum(F.cross_entropy(o.reshape(-1, 26), target) for o in out.values())
+    return TAG_WEIGHT * tag + sum(F.cross_entropy(o.reshape(-1, 26), target) for o in out.values())
 
 
 def train(kind: str, groups, steps: int = 250, batch: int = 128, H: int = 64, lr: float = 1e-2,
@@ -154,12 +156,14 @@ def _desc(kind: str, H: int) -> str:
 def accuracy(model, groups) -> dict:
     """Share of letters guessed right, per read-out, over every letter of every name in groups.
 
-    Also 'by_position': for k = 1, 2, ... the accuracy at the k-th letter; 'names_by_position':
+    Also 'top3': per read-out, the share with the right letter among its 3 likeliest;
+    'by_position': for k = 1, 2, ... the accuracy at the k-th letter; 'names_by_position':
     how many names have a k-th letter; 'n': the number of letters.
     """
     import torch
 
     right: dict[str, np.ndarray] = {}
+    top3 = dict.fromkeys(HEADS[model.kind], 0)
     count = np.zeros(max(groups) + 1)
     with torch.no_grad():
         for L, ids in groups.items():
@@ -171,7 +175,9 @@ def accuracy(model, groups) -> dict:
                 logits = out[head]
                 hits = (logits.argmax(-1) == target).sum(0).numpy()
                 right.setdefault(head, np.zeros(len(count)))[1:L + 1] += hits
+                top3[head] += int((logits.topk(3, dim=-1).indices == target[..., None]).sum())
     out = {head: float(r.sum() / count.sum()) for head, r in right.items()}
+    out["top3"] = {head: hits / count.sum() for head, hits in top3.items()}
     out["by_position"] = {head: r[1:] / count[1:] for head, r in right.items()}
     out["names_by_position"] = count[1:].astype(int)
     out["n"] = int(count.sum())
@@ -197,6 +203,22 @@ def tag_scores(model, groups) -> dict:
     recall = found / pairs
     return {"accuracy": right / n, "all_zero_accuracy": zeros / n, "recall": recall[0],
             "recall_first": recall[1], "recall_second": recall[2], "n": n, "doubled": int(pairs[0])}
+
+
+def guesses(model, name: str, k: int, top: int = 3) -> dict:
+    """For the k-th letter (1-based) of a name: per read-out, its `top` likeliest letters and their
+    probabilities, [(letter, p), ...], best first."""
+    import torch
+
+    ids = torch.as_tensor(surnames.encode(name)[None])
+    with torch.no_grad():
+        out = model(ids)
+    result = {}
+    for head in HEADS[model.kind]:
+        p = torch.softmax(out[head][0, k - 1].double(), -1)
+        best = torch.argsort(p, descending=True)[:top]
+        result[head] = [(LETTERS[int(i)], float(p[i])) for i in best]
+    return result
 
 
 def most_common_letter_accuracy(train_groups, test_groups) -> float:
@@ -256,12 +278,12 @@ def np_loss_and_grads(params: dict, ids: np.ndarray):
     grads = {k: np.zeros_like(v) for k, v in params.items()}
     dfeat, loss = {}, 0.0
     for head, logits in fw["logits"].items():
-        target = doubled(ids) if head == TAG else letters
+        target, w = (doubled(ids), TAG_WEIGHT) if head == TAG else (letters, 1.0)
         p = softmax(logits)                                    # (B, L, 26 or 2)
-        loss -= np.log(np.take_along_axis(p, target[..., None], -1)).mean()
+        loss -= w * np.log(np.take_along_axis(p, target[..., None], -1)).mean()
         dlog = p.copy()
         np.put_along_axis(dlog, target[..., None], np.take_along_axis(p, target[..., None], -1) - 1, -1)
-        dlog /= B * L
+        dlog *= w / (B * L)
         f = fw["feats"][head]
         grads[f"W_{head}"] = np.einsum("blc,blh->ch", dlog, f)
         grads[f"b_{head}"] = dlog.sum((0, 1))
@@ -409,3 +431,24 @@ def train_next_char(kind: str, groups, steps: int = 150, batch: int = 64, H: int
     history = fit_torch(model, lambda m, step: next_char_loss(m, draw(step)), steps, lr=lr, every=25,
                         live=live, desc=f"next letter, {MODEL_NAMES[kind]} GRU, H={H}")
     return model, history
+
+
+# -- check your understanding ----------------------------------------------------------
+def understanding() -> dict:
+    """The closing questions of notebook 09 and their answers (helpers.quiz)."""
+    from . import quiz
+
+    name, k = "johnson", 3
+    options = ["h_{k-1} and g_{k+1}", "h_k and g_k", "h_{k-1} only", "h_{k+1} and g_{k-1}"]
+    return {
+        "cloze reads": quiz.Choice(options[0], options, [
+            "the guess for letter k must not read x_k, and h_k and g_k both have",
+            "the last forward state before the gap and the first backward state after it"]),
+        "tag reads": quiz.Choice(options[1], options, [
+            "the tag of letter k may read x_k itself: whether it is doubled depends on it",
+            "the seed's picture: o_t reads the two states at its own step"]),
+        f"tokens g_(k+1) has read in {blanked(name, k)}": quiz.Number(len(name) - k + 1, 0, [
+            "g reads from the right end of <s> x_1 .. x_L </s> towards the blank, and stops just after it",
+            f"it has read the letters after the blank, {name[k:]!r}, and </s>"]),
+    }
+

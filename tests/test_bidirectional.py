@@ -170,7 +170,11 @@ def test_short_training_lowers_the_loss_and_accuracy_is_a_share():
     model, history = cloze.train("bi", groups, steps=40, batch=32, H=16, live=False)
     assert np.mean(history["loss"][-5:]) < np.mean(history["loss"][:5])
     acc = cloze.accuracy(model, cloze.by_length(s["test"][:300]))
-    assert set(acc) == {"hg", "h", "g", "by_position", "names_by_position", "n"}
+    assert set(acc) == {"hg", "h", "g", "top3", "by_position", "names_by_position", "n"}
+    assert all(acc[h] <= acc["top3"][h] <= 1 for h in ("hg", "h", "g"))
+    first = cloze.guesses(model, "johnson", 3)
+    assert [len(first[h]) for h in ("hg", "h", "g")] == [3, 3, 3]
+    assert first["hg"][0][1] >= first["hg"][1][1] >= first["hg"][2][1]
     tags = cloze.tag_scores(model, cloze.by_length(s["test"][:300]))
     assert 0 <= tags["recall"] <= 1 and tags["doubled"] == sum(cloze.tags_text(n).count("1") for n in s["test"][:300])
     assert tags["n"] == acc["n"] and 0.85 < tags["all_zero_accuracy"] < 1

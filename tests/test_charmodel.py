@@ -185,7 +185,9 @@ def test_sample_stats_sorts_samples_into_copied_held_out_and_new():
     split = {"train": ["smith", "li"], "val": ["jones"], "test": ["garcia"]}
     st = cm.sample_stats(["smith", "smith", "jones", "garcia", "zork", "li", "qq", "brownx"], split)
     assert st["copied"] == 3 / 8 and st["held_out"] == 2 / 8 and np.isclose(st["new"], 3 / 8)
-    assert st["distinct"] == 7 / 8 and st["short"] == 2 / 8 and st["real_long"] == 4 / 8
+    assert st["distinct"] == 7 / 8 and st["short"] == 3 / 8 and st["real_long"] == 4 / 8
+    assert st["real_short"] == 1 / 8                           # 'li' is real; 'zork' and 'qq' are short, not real
+    assert np.isclose(st["real_short"] + st["real_long"], st["copied"] + st["held_out"])
 
 
 # -- interpretable units ----------------------------------------------------------------
