@@ -78,8 +78,8 @@ class BidirWidget(LiveFigure):
         self.rows = min(SHOW_UNITS, H)
         self.fig = new_figure(9.8, 5.0, dpi=80)
         grid = self.fig.add_gridspec(3, 2, width_ratios=[1.25, 1], left=0.06, right=0.985, top=0.8,
-                                     bottom=0.07, hspace=0.6, wspace=0.14)
-        inner = grid[:, 0].subgridspec(2, 1, hspace=0.42)
+                                     bottom=0.11, hspace=0.6, wspace=0.14)
+        inner = grid[:, 0].subgridspec(2, 1, hspace=0.62)
         ax_h, ax_g = self.fig.add_subplot(inner[0]), self.fig.add_subplot(inner[1])
         self.axes = (ax_h, ax_g)
         self.images, self.dims, self.marks, self.token_rows = [], [], [], []
@@ -90,6 +90,7 @@ class BidirWidget(LiveFigure):
             ax.set(xticks=[], yticks=[0, self.rows - 1], xlim=(-0.5, COLS - 0.5))
             ax.set_ylabel(f"unit (first {self.rows} of {H})" if self.rows < H else "unit", fontsize=9)
             ax.set_title(label, fontsize=10, loc="left")
+            ax.set_xlabel("token (the state after reading it)", fontsize=8, labelpad=23)
             dim = Rectangle((0, -0.5), 0, self.rows, facecolor="white", alpha=0.8, edgecolor="none")
             mark = Rectangle((0, -0.5), 1, self.rows, fill=False, edgecolor="#111827", lw=2.2)
             ax.add_patch(dim)
@@ -102,6 +103,10 @@ class BidirWidget(LiveFigure):
             box = ax.get_window_extent()
             self.token_rows.append(TextRow(self.fig, int(box.x0), int(box.y0) - 20,
                                            int(box.width), 18))
+        cax = self.fig.add_axes((0.02, 0.95, 0.13, 0.022))       # top left, beside the title
+        self.fig.colorbar(self.images[0], cax=cax, orientation="horizontal", ticks=[-1, 0, 1])
+        cax.tick_params(labelsize=7, length=2, pad=1)
+        cax.set_xlabel("state value", fontsize=8, labelpad=1)
         self.bars = {}
         letters = np.arange(26)
         for row, head in enumerate(("h", "g", "hg")):

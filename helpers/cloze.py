@@ -329,9 +329,7 @@ def plot_by_position(results: dict, max_k: int = 10) -> bytes:
             acc = results[model]["by_position"][head][:max_k]
             ax.plot(k, acc, style, color=colour, label=label, ms=4)
             shown.append(acc)
-    lo, hi = float(np.min(shown)), float(np.max(shown))
-    pad = 0.06 * (hi - lo) + 0.01
-    ax.set(ylabel="accuracy", ylim=(max(0.0, lo - pad), hi + 3.5 * pad), title="Held-out accuracy by blank position")
+    ax.set(ylabel="accuracy", ylim=(0, 1.3 * float(np.max(shown))), title="Held-out accuracy by blank position")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", ncol=2)
     names = next(iter(results.values()))["names_by_position"][:max_k]
