@@ -246,3 +246,30 @@ def test_widget_updates_the_image_and_answers_bad_input(widget):
     assert len(widget.latencies_ms) > n + 5
     with pytest.raises(bidir_widget.InputError, match="move the blank"):
         bidir_widget.check_name("li", 5)
+
+
+# -- check your understanding --------------------------------------------------------------
+def test_closing_questions_take_the_right_answers_and_reject_wrong_ones():
+    from helpers import quiz
+
+    qs = cloze.understanding()
+    key3 = "tokens g_(k+1) has read in jo_nson"
+    assert set(qs) == {"cloze reads", "tag reads", key3}
+    right = {"cloze reads": "h_{k-1} and g_{k+1}", "tag reads": "h_k and g_k", key3: 5}
+    assert quiz.check(right, qs, name="t09")
+    for key, wrong in (("cloze reads", "h_k and g_k"), ("cloze reads", "h_{k-1} only"), ("tag reads", "h_{k-1} and g_{k+1}"),
+                       ("tag reads", ["h_k and g_k"]), (key3, 4), (key3, 6), (key3, "five")):
+        verdict = quiz.check(right | {key: wrong}, qs, name="t09w")
+        assert not verdict and "2 of 3 right" in verdict.message, (key, wrong)
+    # the expected count is what g_{k+1} has read: the letters after the blank and </s>
+    assert len(surnames.encode("johnson")[3 + 1:]) == 5
+
+
+def test_tags_and_doubled():
+    assert cloze.tags_text("miller") == "001100" and cloze.tags_text("jones") == "00000"
+    assert cloze.tags_text("scott") == "00011" and cloze.tags_text("aaa") == "111"
+    ids = np.stack([surnames.encode(n) for n in ("abba", "aabb")])
+    np.testing.assert_array_equal(cloze.doubled(ids), [[0, 1, 1, 0], [1, 1, 1, 1]])
+    np.testing.assert_array_equal(cloze.doubled(torch.as_tensor(ids)).numpy(), cloze.doubled(ids))
+    with pytest.raises(ValueError, match=r"\(B, L \+ 2\)"):
+        cloze.doubled(np.array([1, 3, 2]))

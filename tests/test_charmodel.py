@@ -288,3 +288,19 @@ def test_demo_builds():
 
     w = charmodel_widget.demo()
     assert w.image.value and w.message.value == ""
+
+
+# -- check your understanding --------------------------------------------------------------
+def test_closing_questions_take_the_right_answers_and_reject_wrong_ones():
+    from helpers import quiz
+
+    qs = cm.understanding()
+    right = {"uniform nats": float(np.log(27)), "temperature 0": "Greedy", "steps before 'mac'": 4}
+    assert quiz.check(right, qs, name="t06")
+    for key, wrong in (("uniform nats", np.log(29)), ("uniform nats", 27), ("temperature 0", "uniform"),
+                       ("temperature 0", 0), ("steps before 'mac'", 3), ("steps before 'mac'", "four"),
+                       ("steps before 'mac'", None)):
+        verdict = quiz.check(right | {key: wrong}, qs, name="t06w")
+        assert not verdict and "2 of 3 right" in verdict.message, (key, wrong)
+    first = quiz.check(right | {"steps before 'mac'": 3}, qs, name="t06h").message
+    assert "Hint 1 of 3" in first and "the answer is" not in first
