@@ -2,6 +2,7 @@
 #   make lab    set up (first time) and open the course in JupyterLab
 #   make test   set up (first time) and run every test, the real-browser test included
 #   make bench  measure notebook times, widget latency and headline results
+#   make site   build the course as a static HTML site, offline (build/site/index.html)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -11,7 +12,7 @@ STAMP  := $(VENV)/.unrolled-installed
 TORCH  ?= torch==2.13.0
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup lab test test-fast browser bench strip clean
+.PHONY: setup lab test test-fast browser bench strip clean site site-test
 
 setup: $(STAMP)
 
@@ -34,11 +35,11 @@ browser:
 	  echo "or set CHROMIUM=/path/to/chromium; the browser test is skipped without it"; fi
 
 test: $(STAMP) browser
-	CHROMIUM=$(CHROMIUM) $(PY) -m pytest
+	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -m "not site"
 
 # unit and widget tests only (seconds): no notebook execution, no browser
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not notebook and not browser"
+	$(PY) -m pytest -m "not notebook and not browser and not claims and not site"
 
 bench: $(STAMP)
 	$(PY) scripts/bench.py
@@ -49,3 +50,17 @@ strip: $(STAMP)
 
 clean:
 	rm -rf build .pytest_cache
+
+# the static site: its own extra (Sphinx, myst-nb, the book theme, MathJax shipped locally)
+SITE_STAMP := $(VENV)/.unrolled-site-installed
+
+$(SITE_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[test,site]"
+	touch $(SITE_STAMP)
+
+site: $(SITE_STAMP)
+	$(PY) scripts/build_site.py
+
+# builds the site and opens every page in Chromium, all non-local requests blocked
+site-test: $(SITE_STAMP) browser
+	CHROMIUM=$(CHROMIUM) $(PY) -m pytest -m site

@@ -190,18 +190,60 @@ class LiveFigure:
         return widgets.VBox([widgets.HBox(controls, layout=widgets.Layout(flex_flow="row wrap")),
                              self.message, self.image])
 
+    STEP_CONTROL = "t"          # the control swept to animate the static picture, if a widget has one
+    MAX_FRAMES = 12
+
+    def frames(self) -> list[bytes]:
+        """PNGs of the widget over its step control's range (just the current picture if it has none)."""
+        step = self.controls.get(self.STEP_CONTROL) if hasattr(self, "controls") else None
+        if not self.image.value:
+            self.update()
+        if step is None or not hasattr(step, "max") or isinstance(step.value, float):
+            return [self.image.value]
+        start, values = step.value, range(step.min, step.max + 1)
+        if len(values) > self.MAX_FRAMES:
+            values = sorted({int(round(v)) for v in np.linspace(step.min, step.max, self.MAX_FRAMES)})
+        shots = []
+        for v in values:
+            step.value = v
+            if not self.message.value:     # steps beyond a short input may be refused: skip them
+                shots.append(self.image.value)
+        step.value = start
+        return shots or [self.image.value]
+
+    def static_picture(self) -> bytes:
+        """The picture for readers without a kernel: a PNG, animated over the steps (APNG) if it has a step control."""
+        shots = self.frames()
+        return animated_png(shots) if len(shots) > 1 else shots[0]
+
     def show(self, static: bool = True):
         """Display the widget once; add a static picture of this state for readers without a kernel."""
-        from IPython.display import HTML, display
+        from IPython.display import display
 
         if not self.image.value:
             self.update()
+        picture = self.static_picture() if static else None
         self.box = self.layout()
         display(self.box)
         if static:
-            display(HTML(static_html(self.image.value,
-                                     "Static picture of this widget (for reading without a kernel)")))
+            animated = picture[:8] == b"\x89PNG\r\n\x1a\n" and b"acTL" in picture[:200]
+            caption = ("Static picture of this widget, animated over its steps" if animated else
+                       "Static picture of this widget") + " (for reading without a kernel)"
+            # Jupyter shows the collapsed HTML; a page without a kernel (the course site) prefers the PNG
+            display({"text/html": static_html(picture, caption),
+                     "image/png": base64.b64encode(picture).decode("ascii")}, raw=True)
         return None
+
+
+def animated_png(pngs: list[bytes], ms_per_frame: int = 700) -> bytes:
+    """An animated PNG (APNG) of PNG frames of one size, looping; browsers play it, others show frame 1."""
+    from PIL import Image
+
+    frames = [Image.open(io.BytesIO(b)).convert("RGB") for b in pngs]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="PNG", save_all=True, append_images=frames[1:], duration=ms_per_frame,
+                   loop=0, optimize=False, compress_level=3)
+    return buf.getvalue()
 
 
 class InputError(ValueError):

@@ -7,12 +7,12 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.patches import FancyArrowPatch
 
-from . import numbers, rnn
+from . import numbers, rnn, unrolled
 from .live import InputError, LiveFigure, new_figure
 
 MAX_WORDS = 9                  # longest phrase the widget draws (the data's longest has 7)
 MAX_STEPS = MAX_WORDS + 1      # <bos> + the words
-DONE, NOW, LATER = "#1e3a8a", "#ea580c", "#cbd5e1"   # colours: computed, step t, not yet
+NOW = unrolled.NOW                                   # the colour of step t
 XLIM, YLIM = (-0.5, MAX_STEPS + 0.5), (-0.4, 2.65)   # x axis of the graph and the heatmap: slot i at x = i
 SMALL, MEDIUM, LARGE = 10, 11.5, 13                  # font sizes (points; the figure is drawn at 72 dpi)
 EXAMPLES = ["three thousand, three hundred and thirty-three", "three hundred and three", "three",
@@ -51,67 +51,31 @@ def compute(params: dict, ids: np.ndarray, t: int) -> dict[str, np.ndarray]:
 
 
 class UnrolledGraph:
-    """The unrolled graph h_0 -> h_1 -> ... of one phrase, with step t lit.
+    """The unrolled graph h_0 -> h_1 -> ... of one phrase (helpers.unrolled), with step t lit.
 
-    Slot 0 holds h_0; slot i (1..T) holds x_i below h_i and the top word of y_i above it.
-    Two layers: `phrase_artists` (the words; they change with the phrase) and `step_artists`
-    (colours, veils and the lit column; they change with t). Few artists keep redraws fast.
+    Slot 0 holds h_0; slot i (1..T) holds x_i below h_i and the top word of y_i above it; each
+    h_i shows its state as coloured cells. Two layers: `phrase_artists` (the words; they change
+    with the phrase) and `step_artists` (colours, cells, veils and the lit column; they change with t).
     """
 
     def __init__(self, ax):
-        from matplotlib.collections import LineCollection
-        from matplotlib.patches import Rectangle
-
-        ax.set(xlim=XLIM, ylim=YLIM)
-        ax.axis("off")
-        ax.text(0.5, 1.1, "W_hh", ha="center", va="bottom", fontsize=SMALL, color="#374151")
-        ax.text(0, 1.22, "h_0", ha="center", va="bottom", fontsize=SMALL, color="#374151")
-        s = np.arange(1, MAX_STEPS + 1)
-        self.x_text = [ax.text(i, 0, "", ha="center", va="center", fontsize=MEDIUM) for i in s]
-        self.y_text = [ax.text(i, 2.1, "", ha="center", va="center", fontsize=MEDIUM, linespacing=1.0) for i in s]
-        # arrows x_i -> h_i, h_i -> y_i, h_(i-1) -> h_i: shafts in one collection, heads as markers
-        up = [((i, 0.22), (i, 0.8)) for i in s] + [((i, 1.2), (i, 1.78)) for i in s]
-        side = [((i - 0.78, 1), (i - 0.22, 1)) for i in s]
-        self.shafts = ax.add_collection(LineCollection(up + side, linewidths=1.3))
-        self.up_heads = ax.scatter(np.r_[s, s], np.r_[np.full(MAX_STEPS, 0.8), np.full(MAX_STEPS, 1.78)],
-                                   marker="^", s=22, linewidths=0)
-        self.side_heads = ax.scatter(s - 0.22, np.ones(MAX_STEPS), marker=">", s=22, linewidths=0)
-        self.h_nodes = ax.scatter(np.r_[0, s], np.ones(MAX_STEPS + 1), s=150, zorder=3, linewidths=1)
-        self.lit = ax.add_patch(Rectangle((0.55, -0.38), 0.9, 3.0, fc=NOW, alpha=0.13, ec=NOW, lw=1.5, zorder=4))
-        # after step t: inputs faded, predictions hidden (not computed yet)
-        self.veil_x = ax.add_patch(Rectangle((1.5, -0.4), MAX_STEPS, 0.8, fc="white", alpha=0.7, lw=0, zorder=4))
-        self.veil_y = ax.add_patch(Rectangle((1.5, 1.55), MAX_STEPS, 1.1, fc="white", alpha=1.0, lw=0, zorder=4))
-        self.phrase_artists = [*self.x_text, *self.y_text]
-        self.step_artists = [self.veil_x, self.veil_y, self.shafts, self.up_heads, self.side_heads,
-                             self.h_nodes, self.lit]
+        self.view = unrolled.GraphView(ax, unrolled.rnn_spec(MAX_STEPS), xlim=XLIM, ylim=YLIM)
+        self.x_text = [self.view.texts[f"x{i}"] for i in range(1, MAX_STEPS + 1)]
+        self.y_text = [self.view.texts[f"y{i}"] for i in range(1, MAX_STEPS + 1)]
+        self.phrase_artists = self.view.label_artists
+        self.step_artists = self.view.step_artists
 
     def set_phrase(self, words: list[str], tops: list[str], correct: np.ndarray) -> None:
         """Inputs under each step and the top predicted word above it (green: right, red: wrong)."""
-        for i in range(MAX_STEPS):
-            shown = i < len(words)
-            self.x_text[i].set_visible(shown)
-            self.y_text[i].set_visible(shown)
-            if shown:
-                self.x_text[i].set_text(words[i])
-                self.y_text[i].set_text(tops[i])
-                self.y_text[i].set_color("#15803d" if correct[i] else "#dc2626")
+        self.view.set_labels({f"x{i}": w for i, w in enumerate(words, 1)} | {f"y{i}": w for i, w in enumerate(tops, 1)},
+                             colors={f"y{i}": "#15803d" if ok else "#dc2626" for i, ok in enumerate(correct, 1)})
+        self.view.set_length(len(words))
 
-    def set_step(self, t: int, T: int) -> None:
-        """Colour steps 1..t-1 as computed, t as now, t+1..T as not yet; hide the empty slots."""
-        step = np.arange(1, MAX_STEPS + 1)
-        colour = np.where(step < t, DONE, np.where(step == t, NOW, LATER)).astype(object)
-        colour[step > T] = "none"
-        self.shafts.set_colors(list(colour) * 3)
-        self.up_heads.set_facecolors(list(colour) * 2)
-        self.side_heads.set_facecolors(list(colour))
-        face = np.where(step < t, "#bfdbfe", np.where(step == t, "#fdba74", "#f1f5f9")).astype(object)
-        face[step > T] = "none"
-        edge = np.where(step > T, "none", np.where(step <= t, "k", "#94a3b8")).astype(object)
-        self.h_nodes.set_facecolors(["#e5e7eb"] + list(face))
-        self.h_nodes.set_edgecolors(["#6b7280"] + list(edge))
-        self.lit.set_x(t - 0.45)
-        self.veil_x.set_x(t + 0.5)
-        self.veil_y.set_x(t + 0.5)
+    def set_step(self, t: int, h: np.ndarray | None = None) -> None:
+        """Light the path into step t; h (t + 1, H): the states h_0 .. h_t, drawn as cells."""
+        if h is not None:
+            self.view.set_values({f"h{i}": state for i, state in enumerate(h)}, clear=True)
+        self.view.set_step(t)
 
 
 def _draw_folded(ax) -> None:
@@ -127,9 +91,9 @@ def _draw_folded(ax) -> None:
     ax.add_patch(FancyArrowPatch((0.45, 0.2), (0.45, 0.78), **arrow))
     ax.add_patch(FancyArrowPatch((0.45, 1.22), (0.45, 1.8), **arrow))
     ax.add_patch(FancyArrowPatch((0.55, 1.12), (0.55, 0.88), connectionstyle="arc3,rad=-2.5", **arrow))
-    ax.text(0.78, 1.3, "W_hh", ha="left", va="bottom", fontsize=SMALL)
-    ax.text(0.39, 0.5, "W_xh", ha="right", va="center", fontsize=SMALL)
-    ax.text(0.39, 1.5, "W_hy", ha="right", va="center", fontsize=SMALL)
+    ax.text(0.78, 1.3, "$W_{hh}$", ha="left", va="bottom", fontsize=SMALL)
+    ax.text(0.39, 0.5, "$W_{xh}$", ha="right", va="center", fontsize=SMALL)
+    ax.text(0.39, 1.5, "$W_{hy}$", ha="right", va="center", fontsize=SMALL)
     ax.text(1.12, 1, "=", ha="center", va="center", fontsize=16, clip_on=False)
 
 
@@ -262,10 +226,10 @@ class RNNWidget(LiveFigure):
         r = compute(self.params, ids, t)
         if new_phrase:
             self._set_phrase(words, inputs, r, nxt)
-        self.graph.set_step(t, T)
         data = np.full((r["h"].shape[1], MAX_STEPS + 1), np.nan)
         data[:, 0] = 0.0                                           # h_0 = 0
         data[:, 1:t + 1] = r["h"][:t].T
+        self.graph.set_step(t, data[:, :t + 1].T)
         self.heat.set_data(data)
         self.frame.set_x(t - 0.5)
         self.bars.set_verts(_bar_verts(r["y_t"][1:]))
@@ -316,7 +280,7 @@ def unrolled_png(words: list[str], t: int, tops: list[str] | None = None) -> byt
     graph.set_phrase([numbers.BOS] + words, tops or [f"y_{i}" for i in range(1, T + 1)], np.ones(T, bool))
     for text in graph.y_text:
         text.set_color("#374151")
-    graph.set_step(t, T)
+    graph.set_step(t)
     return figure_png(fig, dpi=72)
 
 
