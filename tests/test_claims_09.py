@@ -117,7 +117,7 @@ def test_generating_with_a_bidirectional_model_fails(seed, threads):
 @pytest.mark.parametrize("seed,threads", RUNS)
 def test_widget_try_this(seed, threads):
     w = bidir_widget.BidirWidget(run(seed, threads)["params"], name=EXAMPLE, k=K)
-    p = w.values["probs"] if hasattr(w, "values") else bidir_widget.compute(w.params, EXAMPLE, K)["probs"]
+    p = w.values["probs"]
     hidden = surnames.ALPHABET.index(EXAMPLE[K - 1])
     assert int(np.argmax(p["hg"])) == hidden and int(np.argmax(p["h"])) != hidden and int(np.argmax(p["g"])) != hidden
     firsts, lasts = [], []
@@ -135,3 +135,11 @@ def test_widget_try_this(seed, threads):
     for k in range(1, 14):                                          # the framed columns walk with the blank
         w.controls["k"].value = k
         assert w.marks[0].get_x() == k - 1.5 and w.marks[1].get_x() == k + 0.5
+        roles = w.view.roles()                                      # the graph: o at the blank's step reads both
+        assert roles[f"o{k + 1}"] == "now" and roles[f"h{k + 1}"] == "now" and roles[f"g{k + 1}"] == "now"
+        assert all(roles[f"h{p}"] == "done" for p in range(1, k + 1))
+        assert all(roles[f"g{p}"] == "done" for p in range(k + 2, 16))
+    w.controls["name"].value = "miller"                             # the two l's get the highest P(doubled)
+    p = w.values["p_doubled"]
+    assert p[2] > 0.5 and p[3] > 0.5 and np.delete(p, [2, 3]).max() < 0.5, p
+    assert w.view.texts["o4"].get_text() == f"{p[2]:.2f}"
