@@ -273,3 +273,26 @@ def test_tags_and_doubled():
     np.testing.assert_array_equal(cloze.doubled(torch.as_tensor(ids)).numpy(), cloze.doubled(ids))
     with pytest.raises(ValueError, match=r"\(B, L \+ 2\)"):
         cloze.doubled(np.array([1, 3, 2]))
+
+
+def test_widget_graph_is_the_seeds_picture_lit_at_the_blank(widget):
+    spec = bidir_widget.graph_spec()
+    outputs = [e for e in spec.edges if e.dst == "o4"]
+    assert {e.src for e in outputs} == {"h4", "g4"}                 # o_t reads [h_t; g_t]
+    widget.controls["name"].value = "miller"
+    widget.controls["k"].value = 3
+    view, r = widget.view, widget.values
+    roles = view.roles()
+    assert roles["o4"] == "now" and roles["h3"] == "done" and roles["g5"] == "done" and roles["h5"] == "later"
+    assert {n for n in ("x8", "h8", "g8") if n in view.hidden} == set()        # <s> m i l l e r </s>: 8 steps
+    assert {"x9", "h9", "o9"} <= view.hidden                                   # the rest hidden
+    assert [view.texts[f"o{p + 1}"].get_text() for p in (1, 6)] == [f"{r['p_doubled'][0]:.2f}", f"{r['p_doubled'][5]:.2f}"]
+    assert view.texts["o1"].get_text() == "" and view.texts["x4"].get_text() == "l"
+    (x0, _), (x1, _) = (f.get_xy() for f in widget.graph_frames)              # framed: h_{k-1} and g_{k+1}
+    w = view.box[0]
+    assert abs(x0 + w / 2 + 0.06 - view.nodes["h3"].col) < 1e-9 and abs(x1 + w / 2 + 0.06 - view.nodes["g5"].col) < 1e-9
+    np.testing.assert_allclose(view.values["h4"], r["h"][3])
+    np.testing.assert_allclose(view.values["g5"], r["g"][4])
+    before = widget.image.value
+    widget.controls["k"].value = 5                                             # the lit step moves with the blank
+    assert widget.view.roles()["o6"] == "now" and widget.image.value != before
