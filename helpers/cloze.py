@@ -143,7 +143,7 @@ def train(kind: str, groups, steps: int = 250, batch: int = 128, H: int = 64, lr
         val = {L: torch.as_tensor(x[:100]) for L, x in val_groups.items()}
         validate = lambda m: sum(float(torch_loss(m, x)) * len(x) for x in val.values()) / sum(
             len(x) for x in val.values())
-    history = fit_torch(model, lambda m, step: torch_loss(m, draw(step)), steps, lr=lr, every=25,
+    history = fit_torch(model, lambda m, step: torch_loss(m, draw(step)), steps, lr=lr, every=50,
                         live=live, desc=_desc(kind, H), validate=validate)
     return model, history
 
