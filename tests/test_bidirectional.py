@@ -296,3 +296,13 @@ def test_widget_graph_is_the_seeds_picture_lit_at_the_blank(widget):
     before = widget.image.value
     widget.controls["k"].value = 5                                             # the lit step moves with the blank
     assert widget.view.roles()["o6"] == "now" and widget.image.value != before
+
+
+def test_builders_take_a_seed_and_leave_the_global_generator_alone():
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    a, b = cloze.make_model("bi", H=4, seed=5), cloze.make_model("bi", H=4, seed=5)
+    n1, n2 = cloze.make_next_char("bi", H=4, seed=5), cloze.make_next_char("bi", H=4, seed=6)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(n1.rnn.weight_hh_l0, n2.rnn.weight_hh_l0)

@@ -304,3 +304,11 @@ def test_closing_questions_take_the_right_answers_and_reject_wrong_ones():
         assert not verdict and "2 of 3 right" in verdict.message, (key, wrong)
     first = quiz.check(right | {"steps before 'mac'": 3}, qs, name="t06h").message
     assert "Hint 1 of 3" in first and "the answer is" not in first
+
+
+def test_make_torch_takes_a_seed_and_leaves_the_global_generator_alone():
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    a, b, c = cm.make_torch(4, seed=5), cm.make_torch(4, seed=5), cm.make_torch(4, seed=6)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert torch.equal(a.rnn.weight_hh_l0, b.rnn.weight_hh_l0) and not torch.equal(a.rnn.weight_hh_l0, c.rnn.weight_hh_l0)
