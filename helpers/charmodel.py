@@ -148,8 +148,9 @@ def make_torch(H: int, seed: int = 0, dtype=None):
             hs, _ = self.rnn(x, h0)
             return self.out(hs) + self.mask.to(hs.dtype), hs
 
-    torch.manual_seed(seed)
-    model = CharGRU()
+    with torch.random.fork_rng(devices=[]):                  # the global generator is left alone
+        torch.manual_seed(seed)
+        model = CharGRU()
     return model.to(dtype) if dtype is not None else model
 
 
@@ -286,20 +287,39 @@ def sample(stepper, n: int, rng: np.random.Generator, temperature: float = 1.0,
     return ["".join(s) for s in out]
 
 
-def sample_stats(samples: list[str], split: dict, long: int = 5) -> dict[str, float]:
+def sample_stats(samples: list[str], split: dict, short: int = 4) -> dict[str, float]:
     """Fractions of samples: copied (a training name), held_out (a val/test name), new; and more.
 
-    distinct: different strings / samples; real_long: real names (any split) of >= `long`
-    letters; short: samples of at most 2 letters (real by chance more often).
+    distinct: different strings / samples; short: samples of at most `short` letters (real by
+    chance more often); real_short, real_long: real names (any split) of at most `short` letters,
+    and of more.
     """
     train, held = set(split["train"]), set(split["val"]) | set(split["test"])
     n = len(samples)
     copied = sum(s in train for s in samples) / n
     held_out = sum(s in held for s in samples) / n
+    real = [s for s in samples if s in train or s in held]
     return {"copied": copied, "held_out": held_out, "new": 1 - copied - held_out,
-            "distinct": len(set(samples)) / n,
-            "real_long": sum(len(s) >= long and (s in train or s in held) for s in samples) / n,
-            "short": sum(len(s) <= 2 for s in samples) / n}
+            "distinct": len(set(samples)) / n, "short": sum(len(s) <= short for s in samples) / n,
+            "real_short": sum(len(s) <= short for s in real) / n,
+            "real_long": sum(len(s) > short for s in real) / n,
+            "real_if_short": _share(real, samples, lambda s: len(s) <= short),
+            "real_if_long": _share(real, samples, lambda s: len(s) > short)}
+
+
+def _share(real: list[str], samples: list[str], keep) -> float:
+    """Among the samples that pass `keep`, the share that are real names (nan if none pass)."""
+    n = sum(map(keep, samples))
+    return sum(map(keep, real)) / n if n else float("nan")
+
+
+def sample_report(params: dict, P: np.ndarray, split: dict, n: int = 2000, seed: int = 0) -> dict:
+    """sample_stats of n names at temperature 1 from the GRU and from the bigram, and their mean length."""
+    out = {}
+    for name, stepper in (("GRU", gru_stepper(params)), ("bigram", bigram_stepper(P))):
+        samples = sample(stepper, n, np.random.default_rng(seed), temperature=1.0)
+        out[name] = sample_stats(samples, split) | {"mean_len": float(np.mean([len(s) for s in samples]))}
+    return out
 
 
 # -- hidden units that mean something ------------------------------------------------
@@ -432,3 +452,22 @@ def check_next_char_probs(student) -> Verdict:
         "o = np.asarray(o, float); if top_k is not None: o = np.where(o >= np.sort(o, axis=-1)[..., -top_k:][..., :1], "
         "o, -np.inf); if temperature == 0: return np.eye(o.shape[-1])[np.argmax(o, axis=-1)]; "
         "e = np.exp((o - o.max(axis=-1, keepdims=True)) / temperature); return e / e.sum(axis=-1, keepdims=True)"))
+
+
+# -- check your understanding ----------------------------------------------------------
+def understanding() -> dict:
+    """The closing questions of notebook 06 and their answers (helpers.quiz)."""
+    from . import quiz
+
+    prefix = "mac"
+    return {
+        "uniform nats": quiz.Number(float(np.log(len(NEXT))), 0.01, [
+            "the score is the mean of -ln P(the symbol that came), and a uniform guess gives every "
+            "symbol the same P", f"P = 1/{len(NEXT)} for each of the {len(NEXT)} symbols that can come next"]),
+        "temperature 0": quiz.Choice("greedy", ["greedy", "uniform", "unchanged"], [
+            "divide the scores by a smaller and smaller τ: what happens to the gap between the top two?",
+            "all the probability goes to the highest score, every time"]),
+        "steps before 'mac'": quiz.Number(len(prefix) + 1, 0, [
+            "the GRU takes one step per input symbol, and the first input is not a letter",
+            "it reads <s>, then m, a, c: the state after the last one gives the next letter's distribution"]),
+    }

@@ -72,6 +72,11 @@ class CharModelWidget(LiveFigure):
         cols = np.arange(COLS + 1) - 0.5
         self.img_h = ax_h.pcolormesh(cols, np.arange(H + 1) - 0.5, np.ma.masked_all((H, COLS)), **kw)
         ax_h.set(ylabel=f"all {H} hidden units", xticks=[], ylim=(H - 0.5, -0.5))
+        ax_h.set_xlabel("state after each symbol read", labelpad=16)
+        cax = self.fig.add_axes((0.03, 0.955, 0.14, 0.022))      # top left, clear of the unit labels
+        self.fig.colorbar(self.img_h, cax=cax, orientation="horizontal", ticks=[-1, 0, 1])
+        cax.tick_params(labelsize=8, length=2, pad=1)
+        cax.set_xlabel("state value", fontsize=8, labelpad=1)
         ax_h.set_yticks(np.arange(0, H, 16))
         n_u = max(len(self.units), 1)
         self.img_u = ax_u.pcolormesh(cols, np.arange(n_u + 1) - 0.5, np.ma.masked_all((n_u, COLS)), **kw)

@@ -120,7 +120,7 @@ def test_cloze_numpy_twin_equals_torch(kind):
     torch_grads = {k: p.grad.numpy() for k, p in model.named_parameters()}
     names = {f"{k}_f": f"rnn.{v}" for k, v in bd.TORCH_NAMES.items()}
     names.update({f"{k}_b": f"rnn.{v}_reverse" for k, v in bd.TORCH_NAMES.items()})
-    for head in cloze.HEADS[kind]:
+    for head in cloze.HEADS[kind] + (cloze.TAG,):
         names.update({f"W_{head}": f"heads.{head}.weight", f"b_{head}": f"heads.{head}.bias"})
     assert set(grads) == {k for k in names if k in params}
     for k in grads:
@@ -170,7 +170,14 @@ def test_short_training_lowers_the_loss_and_accuracy_is_a_share():
     model, history = cloze.train("bi", groups, steps=40, batch=32, H=16, live=False)
     assert np.mean(history["loss"][-5:]) < np.mean(history["loss"][:5])
     acc = cloze.accuracy(model, cloze.by_length(s["test"][:300]))
-    assert set(acc) == {"hg", "h", "g", "by_position", "names_by_position", "n"}
+    assert set(acc) == {"hg", "h", "g", "top3", "by_position", "names_by_position", "n"}
+    assert all(acc[h] <= acc["top3"][h] <= 1 for h in ("hg", "h", "g"))
+    first = cloze.guesses(model, "johnson", 3)
+    assert [len(first[h]) for h in ("hg", "h", "g")] == [3, 3, 3]
+    assert first["hg"][0][1] >= first["hg"][1][1] >= first["hg"][2][1]
+    tags = cloze.tag_scores(model, cloze.by_length(s["test"][:300]))
+    assert 0 <= tags["recall"] <= 1 and tags["doubled"] == sum(cloze.tags_text(n).count("1") for n in s["test"][:300])
+    assert tags["n"] == acc["n"] and 0.85 < tags["all_zero_accuracy"] < 1
     assert all(0 <= acc[h] <= 1 for h in ("hg", "h", "g"))
     assert acc["n"] == sum(len(n) for n in s["test"][:300]) == acc["names_by_position"].sum()
     longest = max(len(n) for n in s["test"][:300])
@@ -239,3 +246,63 @@ def test_widget_updates_the_image_and_answers_bad_input(widget):
     assert len(widget.latencies_ms) > n + 5
     with pytest.raises(bidir_widget.InputError, match="move the blank"):
         bidir_widget.check_name("li", 5)
+
+
+# -- check your understanding --------------------------------------------------------------
+def test_closing_questions_take_the_right_answers_and_reject_wrong_ones():
+    from helpers import quiz
+
+    qs = cloze.understanding()
+    key3 = "tokens g_(k+1) has read in jo_nson"
+    assert set(qs) == {"cloze reads", "tag reads", key3}
+    right = {"cloze reads": "h_{k-1} and g_{k+1}", "tag reads": "h_k and g_k", key3: 5}
+    assert quiz.check(right, qs, name="t09")
+    for key, wrong in (("cloze reads", "h_k and g_k"), ("cloze reads", "h_{k-1} only"), ("tag reads", "h_{k-1} and g_{k+1}"),
+                       ("tag reads", ["h_k and g_k"]), (key3, 4), (key3, 6), (key3, "five")):
+        verdict = quiz.check(right | {key: wrong}, qs, name="t09w")
+        assert not verdict and "2 of 3 right" in verdict.message, (key, wrong)
+    # the expected count is what g_{k+1} has read: the letters after the blank and </s>
+    assert len(surnames.encode("johnson")[3 + 1:]) == 5
+
+
+def test_tags_and_doubled():
+    assert cloze.tags_text("miller") == "001100" and cloze.tags_text("jones") == "00000"
+    assert cloze.tags_text("scott") == "00011" and cloze.tags_text("aaa") == "111"
+    ids = np.stack([surnames.encode(n) for n in ("abba", "aabb")])
+    np.testing.assert_array_equal(cloze.doubled(ids), [[0, 1, 1, 0], [1, 1, 1, 1]])
+    np.testing.assert_array_equal(cloze.doubled(torch.as_tensor(ids)).numpy(), cloze.doubled(ids))
+    with pytest.raises(ValueError, match=r"\(B, L \+ 2\)"):
+        cloze.doubled(np.array([1, 3, 2]))
+
+
+def test_widget_graph_is_the_seeds_picture_lit_at_the_blank(widget):
+    spec = bidir_widget.graph_spec()
+    outputs = [e for e in spec.edges if e.dst == "o4"]
+    assert {e.src for e in outputs} == {"h4", "g4"}                 # o_t reads [h_t; g_t]
+    widget.controls["name"].value = "miller"
+    widget.controls["k"].value = 3
+    view, r = widget.view, widget.values
+    roles = view.roles()
+    assert roles["o4"] == "now" and roles["h3"] == "done" and roles["g5"] == "done" and roles["h5"] == "later"
+    assert {n for n in ("x8", "h8", "g8") if n in view.hidden} == set()        # <s> m i l l e r </s>: 8 steps
+    assert {"x9", "h9", "o9"} <= view.hidden                                   # the rest hidden
+    assert [view.texts[f"o{p + 1}"].get_text() for p in (1, 6)] == [f"{r['p_doubled'][0]:.2f}", f"{r['p_doubled'][5]:.2f}"]
+    assert view.texts["o1"].get_text() == "" and view.texts["x4"].get_text() == "l"
+    (x0, _), (x1, _) = (f.get_xy() for f in widget.graph_frames)              # framed: h_{k-1} and g_{k+1}
+    w = view.box[0]
+    assert abs(x0 + w / 2 + 0.06 - view.nodes["h3"].col) < 1e-9 and abs(x1 + w / 2 + 0.06 - view.nodes["g5"].col) < 1e-9
+    np.testing.assert_allclose(view.values["h4"], r["h"][3])
+    np.testing.assert_allclose(view.values["g5"], r["g"][4])
+    before = widget.image.value
+    widget.controls["k"].value = 5                                             # the lit step moves with the blank
+    assert widget.view.roles()["o6"] == "now" and widget.image.value != before
+
+
+def test_builders_take_a_seed_and_leave_the_global_generator_alone():
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    a, b = cloze.make_model("bi", H=4, seed=5), cloze.make_model("bi", H=4, seed=5)
+    n1, n2 = cloze.make_next_char("bi", H=4, seed=5), cloze.make_next_char("bi", H=4, seed=6)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(n1.rnn.weight_hh_l0, n2.rnn.weight_hh_l0)

@@ -185,7 +185,9 @@ def test_sample_stats_sorts_samples_into_copied_held_out_and_new():
     split = {"train": ["smith", "li"], "val": ["jones"], "test": ["garcia"]}
     st = cm.sample_stats(["smith", "smith", "jones", "garcia", "zork", "li", "qq", "brownx"], split)
     assert st["copied"] == 3 / 8 and st["held_out"] == 2 / 8 and np.isclose(st["new"], 3 / 8)
-    assert st["distinct"] == 7 / 8 and st["short"] == 2 / 8 and st["real_long"] == 4 / 8
+    assert st["distinct"] == 7 / 8 and st["short"] == 3 / 8 and st["real_long"] == 4 / 8
+    assert st["real_short"] == 1 / 8                           # 'li' is real; 'zork' and 'qq' are short, not real
+    assert np.isclose(st["real_short"] + st["real_long"], st["copied"] + st["held_out"])
 
 
 # -- interpretable units ----------------------------------------------------------------
@@ -286,3 +288,27 @@ def test_demo_builds():
 
     w = charmodel_widget.demo()
     assert w.image.value and w.message.value == ""
+
+
+# -- check your understanding --------------------------------------------------------------
+def test_closing_questions_take_the_right_answers_and_reject_wrong_ones():
+    from helpers import quiz
+
+    qs = cm.understanding()
+    right = {"uniform nats": float(np.log(27)), "temperature 0": "Greedy", "steps before 'mac'": 4}
+    assert quiz.check(right, qs, name="t06")
+    for key, wrong in (("uniform nats", np.log(29)), ("uniform nats", 27), ("temperature 0", "uniform"),
+                       ("temperature 0", 0), ("steps before 'mac'", 3), ("steps before 'mac'", "four"),
+                       ("steps before 'mac'", None)):
+        verdict = quiz.check(right | {key: wrong}, qs, name="t06w")
+        assert not verdict and "2 of 3 right" in verdict.message, (key, wrong)
+    first = quiz.check(right | {"steps before 'mac'": 3}, qs, name="t06h").message
+    assert "Hint 1 of 3" in first and "the answer is" not in first
+
+
+def test_make_torch_takes_a_seed_and_leaves_the_global_generator_alone():
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    a, b, c = cm.make_torch(4, seed=5), cm.make_torch(4, seed=5), cm.make_torch(4, seed=6)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert torch.equal(a.rnn.weight_hh_l0, b.rnn.weight_hh_l0) and not torch.equal(a.rnn.weight_hh_l0, c.rnn.weight_hh_l0)
