@@ -263,6 +263,8 @@ class CaptionWidget(LiveFigure):
             self._blank(scene)
             raise InputError(f"{err}.") from None
         n = len(r["outputs"])
+        if c["step"].max != n:      # the slider spans this caption's steps (set inside update: no second redraw)
+            c["step"].max = n
         self._show_graph(c["model"].value)
         if r is not self.result:
             self.draw_result(r)
