@@ -133,19 +133,17 @@ def train(model, data: dict, steps: int = 500, batch: int = 32, lr: float = 1e-2
           snapshots: tuple = ()) -> dict:
     """Teacher-forced training on random mini-batches of data (images, ids) with fit_torch.
 
-    The learning rate falls linearly from lr to 0 over the steps: an optimizer hook sets it
-    before each Adam step of this model (fit_torch itself keeps lr fixed). For each s in
-    snapshots, history["snapshots"][s] holds a copy of the weights after s steps.
+    The learning rate falls linearly from lr to 0 over the steps. For each s in snapshots,
+    history["snapshots"][s] holds a copy of the weights after s steps.
     """
     import torch
-    from torch.optim.optimizer import register_optimizer_step_pre_hook
 
     from .training import fit_torch
 
     images, ids = torch.as_tensor(data["images"]), data["ids"]
     if images.ndim != 4 or images.shape[1:] != (3, scenes.SIZE, scenes.SIZE):
         raise ValueError(f"images must have shape (N, 3, {scenes.SIZE}, {scenes.SIZE}), got {tuple(images.shape)}")
-    rng, first, done, saved = np.random.default_rng(seed), next(model.parameters()), [0], {}
+    rng, saved = np.random.default_rng(seed), {}
 
     def loss(m, step):
         if step - 1 in snapshots:                                          # after step - 1 updates
@@ -154,18 +152,9 @@ def train(model, data: dict, steps: int = 500, batch: int = 32, lr: float = 1e-2
         T = int((ids[idx] != scenes.INDEX[scenes.PAD]).sum(1).max())       # drop all-padding columns
         return batch_loss(m, images[idx], ids[idx, :T])
 
-    def decay(opt, args, kwargs):
-        if opt.param_groups[0]["params"][0] is first:                     # only this model's optimizer
-            for g in opt.param_groups:
-                g["lr"] = lr * (1 - done[0] / steps)
-            done[0] += 1
-
-    handle = register_optimizer_step_pre_hook(decay)
-    try:
-        history = fit_torch(model, loss, steps, lr=lr, live=live, every=every, validate=validate,
-                            desc=f"captioner, v {'at every step' if model.mode == 'input' else 'as h_0'}", clip=clip)
-    finally:
-        handle.remove()
+    history = fit_torch(model, loss, steps, lr=lambda done: lr * (1 - done / steps), live=live, every=every,
+                        validate=validate, clip=clip,
+                        desc=f"captioner, v {'at every step' if model.mode == 'input' else 'as h_0'}")
     if steps in snapshots:
         saved[steps] = {k: t.detach().clone() for k, t in model.state_dict().items()}
     history["snapshots"] = saved

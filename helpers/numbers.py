@@ -2,12 +2,15 @@
 
 Made by num2words (installed, no download); split into train and held-out *by number*
 with a fixed seed, so no held-out number's phrase was seen in training.
-``scripts/build_data.py`` writes the same table to data/number_phrases.tsv.
+``scripts/build_data.py`` writes the same table to data/number_phrases.tsv, which load()
+reads (a test keeps it equal to a fresh num2words build).
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -15,6 +18,7 @@ BOS, EOS = "<bos>", "<eos>"
 MAX_NUMBER = 9999
 SEED = 0
 HELD_OUT_FRACTION = 0.2
+DATA_FILE = Path(__file__).resolve().parents[1] / "data" / "number_phrases.tsv"
 
 
 def phrase(n: int, lang: str = "en") -> str:
@@ -22,6 +26,25 @@ def phrase(n: int, lang: str = "en") -> str:
     from num2words import num2words
 
     return num2words(int(n), lang=lang)
+
+
+@functools.cache
+def _committed_phrases() -> tuple[str, ...]:
+    """Phrases of 1, 2, ... from data/number_phrases.tsv, or () if it is missing or out of order."""
+    if not DATA_FILE.exists():
+        return ()
+    rows = [line.split("\t") for line in DATA_FILE.read_text(encoding="utf-8").splitlines()[1:]]
+    if any(int(row[0]) != i for i, row in enumerate(rows, start=1)):
+        return ()
+    return tuple(row[1] for row in rows)
+
+
+def phrases(max_number: int = MAX_NUMBER) -> list[str]:
+    """Phrases of 1..max_number: from the committed table when it covers them (fast), else num2words."""
+    table = _committed_phrases()
+    if len(table) >= max_number:
+        return list(table[:max_number])
+    return [phrase(n) for n in range(1, max_number + 1)]
 
 
 def tokenize(text: str) -> list[str]:
@@ -87,18 +110,18 @@ class Vocab:
 def build_vocab(max_number: int = MAX_NUMBER) -> Vocab:
     """Every word used by 1..max_number, after <bos> and <eos>, in order of first use."""
     seen: dict[str, None] = {}
-    for n in range(1, max_number + 1):
-        for w in tokenize(phrase(n)):
+    for text in phrases(max_number):
+        for w in tokenize(text):
             seen.setdefault(w, None)
     return Vocab([BOS, EOS] + list(seen))
 
 
 def load(max_number: int = MAX_NUMBER, seed: int = SEED) -> dict:
     """The data set: vocab, and for each split the numbers and their token-id sequences."""
-    vocab = build_vocab(max_number)
+    vocab, texts = build_vocab(max_number), phrases(max_number)
     out = {"vocab": vocab}
     for name, numbers in split_numbers(max_number, seed).items():
-        seqs = [vocab.encode([BOS] + tokenize(phrase(n)) + [EOS]) for n in numbers]
+        seqs = [vocab.encode([BOS] + tokenize(texts[n - 1]) + [EOS]) for n in numbers]
         out[name] = {"numbers": numbers, "sequences": seqs}
     return out
 

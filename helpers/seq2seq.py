@@ -193,15 +193,14 @@ def train_side_by_side(models: dict, pairs, held_out=None, steps: int = 200, bat
                        seed: int = 0) -> dict:
     """Train several models the same way (same batches, steps and lr), one thread each: {name: history}.
 
-    Each model runs torch on one thread of its own, so two cores train two models at once;
-    the result is the same as training them one after the other.
+    helpers.training.side_by_side: two cores train two models at once, and the result is the
+    same as training them one after the other.
     """
-    from concurrent.futures import ThreadPoolExecutor
+    from .training import side_by_side
 
-    with ThreadPoolExecutor(len(models)) as pool:
-        jobs = {name: pool.submit(train, m, pairs, held_out, steps, batch, lr, seed, live=False, desc=name)
-                for name, m in models.items()}
-        return {name: job.result() for name, job in jobs.items()}
+    return side_by_side({name: (lambda m=m, name=name: train(m, pairs, held_out, steps, batch, lr, seed,
+                                                              live=False, desc=name))
+                         for name, m in models.items()}, show=False)
 
 
 def subset(pairs, index):

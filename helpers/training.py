@@ -11,6 +11,8 @@ from .live import figure_png, new_figure
 class LossCurve:
     """A loss-vs-step plot shown once and redrawn in place while training runs."""
 
+    MIN_INTERVAL = 0.5   # seconds between redraws while training (a redraw costs tens of ms)
+
     def __init__(self, title: str = "training loss", ylabel: str = "loss"):
         import ipywidgets as widgets
 
@@ -24,6 +26,7 @@ class LossCurve:
         (self.val_line,) = self.ax.plot([], [], "o-", color="#dc2626", lw=1, ms=3)
         self.image = widgets.Image(format="png")
         self.steps, self.losses, self.val_steps, self.val_losses = [], [], [], []
+        self.last_drawn, self.drawn_points = -float("inf"), 0
 
     def add(self, step: int, loss: float, val: float | None = None) -> None:
         """Record a point (and optionally a held-out point)."""
@@ -46,6 +49,11 @@ class LossCurve:
         self.ax.relim()
         self.ax.autoscale_view()
         self.image.value = figure_png(self.fig, dpi=80)
+        self.last_drawn, self.drawn_points = time.perf_counter(), len(self.steps)
+
+    def due(self) -> bool:
+        """True when the last redraw is at least MIN_INTERVAL seconds old."""
+        return time.perf_counter() - self.last_drawn >= self.MIN_INTERVAL
 
 
 def smooth(values, weight: float = 0.9) -> np.ndarray:
@@ -77,7 +85,8 @@ def _show_final(curve: LossCurve | None, history: dict, desc: str, seconds: floa
 
         from .live import static_html
 
-        curve.redraw()
+        if curve.drawn_points != len(curve.steps):      # the last point is not on the picture yet
+            curve.redraw()
         display(HTML(static_html(curve.image.value, "Static picture of the loss curve")))
         first, last = smooth(history["loss"])[[0, -1]]
         held = f"; held-out {history['val'][-1][1]:.3f}" if history["val"] else ""
@@ -130,7 +139,7 @@ def fit_numpy(loss_and_grads, params: dict, steps: int, lr: float = 1e-2, every:
                     history["val"].append((step, val))
             if curve:
                 curve.add(step, loss, val)
-                if step % every == 0 or step == steps:
+                if (step % every == 0 or step == steps) and curve.due():
                     curve.redraw()
                     bar.set_postfix(loss=f"{loss:.3f}")
             bar.update(1)
@@ -138,15 +147,54 @@ def fit_numpy(loss_and_grads, params: dict, steps: int, lr: float = 1e-2, every:
     return history
 
 
-def fit_torch(model, batch_loss, steps: int, lr: float = 1e-2, every: int = 20, live: bool = True,
+class TorchAdam:
+    """Adam for torch parameters: the arithmetic of torch.optim.Adam's defaults, step for step.
+
+    Ours, not torch.optim's, because creating a torch.optim optimizer first imports torch's
+    compiler (about 2 s); a test checks that both give identical weights. lr may be changed
+    between steps.
+    """
+
+    def __init__(self, params, lr: float = 1e-2, betas=(0.9, 0.999), eps: float = 1e-8):
+        import torch
+
+        self.params = [p for p in params if p.requires_grad]
+        self.lr, self.betas, self.eps, self.t = lr, betas, eps, 0
+        self.m = [torch.zeros_like(p) for p in self.params]
+        self.v = [torch.zeros_like(p) for p in self.params]
+
+    def zero_grad(self) -> None:
+        """Forget the gradients of the last step."""
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        """One update from the parameters' .grad (parameters without a gradient are skipped)."""
+        import torch
+
+        b1, b2 = self.betas
+        self.t += 1
+        step = float(self.t)
+        with torch.no_grad():
+            for p, m, v in zip(self.params, self.m, self.v):
+                if p.grad is None:
+                    continue
+                m.lerp_(p.grad, 1 - b1)
+                v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+                denom = (v.sqrt() / (1 - b2**step) ** 0.5).add_(self.eps)
+                p.addcdiv_(m, denom, value=-(self.lr / (1 - b1**step)))
+
+
+def fit_torch(model, batch_loss, steps: int, lr=1e-2, every: int = 20, live: bool = True,
               desc: str = "training", validate=None, clip: float | None = None) -> dict:
     """Train a torch model with Adam: batch_loss(model, step) -> scalar loss tensor.
 
     Same progress bar and live curve as fit_numpy; validate(model) -> float, optional.
+    lr is a number, or a function of the number of updates done so far (a schedule).
     """
     import torch
 
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = TorchAdam(model.parameters(), lr=lr(0) if callable(lr) else lr)
     curve = LossCurve(title=desc) if live else None
     _show(curve)
     history = {"step": [], "loss": [], "val": []}
@@ -159,6 +207,8 @@ def fit_torch(model, batch_loss, steps: int, lr: float = 1e-2, every: int = 20, 
             loss.backward()
             if clip is not None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            if callable(lr):
+                opt.lr = lr(step - 1)
             opt.step()
             value = float(loss.detach())
             history["step"].append(step)
@@ -171,10 +221,80 @@ def fit_torch(model, batch_loss, steps: int, lr: float = 1e-2, every: int = 20, 
                 history["val"].append((step, val))
             if curve:
                 curve.add(step, value, val)
-                if step % every == 0 or step == steps:
+                if (step % every == 0 or step == steps) and curve.due():
                     curve.redraw()
                     bar.set_postfix(loss=f"{value:.3f}")
             bar.update(1)
     model.eval()
     _show_final(curve, history, desc, time.perf_counter() - start)
     return history
+
+
+def side_by_side(jobs: dict, show: bool = True, title: str = "training loss") -> dict:
+    """Run independent training jobs {name: job()} at once, one thread each: {name: what job() returned}.
+
+    torch runs on one thread inside (each job's result is what it gives alone on one thread),
+    so with two cores two models train in about the time of one. With show, one picture of
+    every job's loss (a job returns a history, or a tuple holding one) and a summary per job.
+    """
+    import torch
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads, seconds = torch.get_num_threads(), {}
+    torch.set_num_threads(1)
+
+    def timed(name, job):
+        start = time.perf_counter()
+        try:
+            return job()
+        finally:
+            seconds[name] = time.perf_counter() - start
+
+    try:
+        with ThreadPoolExecutor(max(1, len(jobs))) as pool:
+            futures = {name: pool.submit(timed, name, job) for name, job in jobs.items()}
+            results = {name: f.result() for name, f in futures.items()}
+    finally:
+        torch.set_num_threads(threads)
+    if show:
+        histories = {name: _history_in(r) for name, r in results.items()}
+        _show_curves({n: h for n, h in histories.items() if h is not None}, seconds, title)
+    return results
+
+
+def _history_in(result):
+    """The history dict a training job returned (alone or inside a tuple), or None."""
+    for item in result if isinstance(result, tuple) else (result,):
+        if isinstance(item, dict) and "loss" in item and "step" in item:
+            return item
+    return None
+
+
+def curves_png(histories: dict, title: str = "training loss") -> bytes:
+    """One picture of several runs' training loss (smoothed, each step faint behind it; held-out points if any)."""
+    fig = new_figure(6.4, 2.8)
+    fig.subplots_adjust(left=0.11, right=0.98, top=0.88, bottom=0.18)
+    ax = fig.add_subplot()
+    colours = ["#2563eb", "#dc2626", "#059669", "#9333ea"]
+    for (name, h), colour in zip(histories.items(), colours * len(histories)):
+        ax.plot(h["step"], h["loss"], color=colour, lw=0.6, alpha=0.3)
+        ax.plot(h["step"], smooth(h["loss"]), color=colour, lw=1.8, label=name)
+        if h.get("val"):
+            steps, vals = zip(*h["val"])
+            ax.plot(steps, vals, "o--", color=colour, lw=1, ms=3, label=f"{name}, held-out")
+    ax.set(xlabel="step", ylabel="loss", title=title, ylim=(0, None))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
+    return figure_png(fig, dpi=80)
+
+
+def _show_curves(histories: dict, seconds: dict, title: str) -> None:
+    """Display the runs' curves and a summary line per run."""
+    from IPython.display import Image, display
+
+    if histories:
+        display(Image(curves_png(histories, title)))
+    for name, h in histories.items():
+        first, last = smooth(h["loss"])[[0, -1]]
+        print(f"{name}: {len(h['loss'])} steps in {seconds[name]:.1f} s (side by side); "
+              f"training loss {first:.3f} -> {last:.3f} (smoothed)")

@@ -18,6 +18,23 @@ def test_committed_data_equals_a_fresh_build(tmp_path):
             f"data/{path.name} differs from a fresh build: run python scripts/build_data.py")
 
 
+def test_phrases_from_the_committed_table_are_num2words_phrases():
+    table = numbers.phrases()
+    assert len(table) == numbers.MAX_NUMBER
+    for n in (1, 13, 100, 101, 999, 1000, 2024, 7777, 9999):
+        assert table[n - 1] == numbers.phrase(n)
+    assert numbers.phrases(12) == [numbers.phrase(n) for n in range(1, 13)]
+
+
+def test_load_reads_the_same_data_as_num2words(monkeypatch):
+    fast = numbers.load(max_number=300)
+    monkeypatch.setattr(numbers, "_committed_phrases", lambda: ())          # no table: num2words for every number
+    slow = numbers.load(max_number=300)
+    assert fast["vocab"].words == slow["vocab"].words
+    for name in ("train", "held_out"):
+        assert all(np.array_equal(a, b) for a, b in zip(fast[name]["sequences"], slow[name]["sequences"], strict=True))
+
+
 def test_number_split_is_disjoint_complete_and_seeded():
     a, b = numbers.split_numbers(), numbers.split_numbers()
     assert np.array_equal(a["train"], b["train"])

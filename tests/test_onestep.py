@@ -118,6 +118,20 @@ def test_live_training_draws_the_curve_and_prints_a_summary(capsys):
     assert len(hist["val"]) == 3 and hist["loss"][-1] < hist["loss"][0]
 
 
+def test_live_curve_redraws_at_most_twice_a_second_and_ends_on_the_last_step(monkeypatch):
+    clock = iter(np.arange(0.0, 100.0, 0.1))                   # every call to the clock: 0.1 s later
+    monkeypatch.setattr(training.time, "perf_counter", lambda: float(next(clock)))
+    drawn = []
+    real = training.LossCurve.redraw
+    monkeypatch.setattr(training.LossCurve, "redraw", lambda self: (drawn.append(len(self.steps)), real(self))[1])
+    params = onestep.init_params(V, H)
+    X, targets = np.eye(V)[[0, 1, 2]], np.array([1, 2, 3])
+    training.fit_numpy(lambda p: onestep.loss_and_grads(p, X, targets), params, 60, lr=0.05, every=1, live=True)
+    assert drawn[-1] == 60, "the finished curve shows every step"
+    assert 2 <= len(drawn) < 30, f"redrawn {len(drawn)} times for 60 steps 0.1 s apart (at most every 0.5 s)"
+    assert len(drawn) == len(set(drawn)), "no step drawn twice"
+
+
 def test_01_what_one_word_cannot_tell_as_the_notebook_says():
     """The data claims of 01's 'Where one step must fail' (the split is fixed, seed 0)."""
     data = numbers.load()

@@ -1,0 +1,102 @@
+"""helpers.training.side_by_side: several trainings at once give what each gives alone."""
+import numpy as np
+import torch
+
+from helpers import training
+
+
+def _job(seed: int, steps: int = 40):
+    """A tiny torch regression trained with fit_torch; returns (weights, history)."""
+    def run():
+        g = torch.Generator().manual_seed(seed)
+        x, w_true = torch.randn(64, 5, generator=g), torch.randn(5, 1, generator=g)
+        model = torch.nn.Linear(5, 1)
+        with torch.no_grad():
+            model.weight.copy_(torch.randn(1, 5, generator=g))
+            model.bias.zero_()
+        hist = training.fit_torch(model, lambda m, step: ((m(x) - x @ w_true) ** 2).mean(), steps,
+                                  lr=0.05, live=False)
+        return model.weight.detach().clone(), hist
+    return run
+
+
+def test_side_by_side_equals_each_job_alone_and_restores_threads(capsys):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    alone = {name: _job(seed)() for name, seed in (("a", 0), ("b", 1))}
+    torch.set_num_threads(threads)
+    together = training.side_by_side({"a": _job(0), "b": _job(1)}, show=True, title="two runs")
+    assert set(together) == {"a", "b"}
+    for name in alone:
+        assert torch.equal(alone[name][0], together[name][0])
+        assert alone[name][1]["loss"] == together[name][1]["loss"]
+    assert torch.get_num_threads() == threads
+    out = capsys.readouterr().out
+    assert "a: 40 steps in" in out and "b: 40 steps in" in out
+
+
+def test_side_by_side_passes_on_a_failing_job_and_restores_threads():
+    threads = torch.get_num_threads()
+
+    def broken():
+        raise RuntimeError("boom")
+    try:
+        training.side_by_side({"ok": _job(0, 5), "broken": broken}, show=False)
+    except RuntimeError as e:
+        assert "boom" in str(e)
+    else:
+        raise AssertionError("the job's error was swallowed")
+    assert torch.get_num_threads() == threads
+
+
+def test_curves_png_draws_every_run():
+    hist = {"step": list(range(1, 11)), "loss": list(np.linspace(2, 1, 10))}
+    png = training.curves_png({"x": hist, "y": hist})
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+
+
+def test_our_adam_gives_exactly_the_weights_of_torch_adam():
+    """TorchAdam is torch.optim.Adam's arithmetic (defaults), also with clipping and a changing lr."""
+    def train(make_opt, set_lr):
+        torch.manual_seed(0)
+        gru, out = torch.nn.GRU(3, 8, batch_first=True), torch.nn.Linear(8, 2)
+        params = list(gru.parameters()) + list(out.parameters())
+        opt, g = make_opt(params), torch.Generator().manual_seed(1)
+        for step in range(30):
+            x, y = torch.randn(4, 5, 3, generator=g), torch.randint(0, 2, (4, 5), generator=g)
+            loss = torch.nn.functional.cross_entropy(out(gru(x)[0]).reshape(-1, 2), y.reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 0.5)
+            set_lr(opt, 0.02 * (1 - step / 30))
+            opt.step()
+        return [p.detach().clone() for p in params]
+
+    def set_torch_lr(opt, lr):
+        for group in opt.param_groups:
+            group["lr"] = lr
+
+    theirs = train(lambda ps: torch.optim.Adam(ps, lr=0.02), set_torch_lr)
+    ours = train(lambda ps: training.TorchAdam(ps, lr=0.02), lambda opt, lr: setattr(opt, "lr", lr))
+    assert all(torch.equal(a, b) for a, b in zip(theirs, ours, strict=True))
+    assert not torch.equal(theirs[0], train(lambda ps: training.TorchAdam(ps, lr=0.01),
+                                            lambda opt, lr: None)[0])        # a different lr: different weights
+
+
+def test_fit_torch_takes_a_learning_rate_schedule():
+    seen = []
+
+    class Spy(training.TorchAdam):
+        def step(self):
+            seen.append(self.lr)
+            super().step()
+
+    real = training.TorchAdam
+    training.TorchAdam = Spy
+    try:
+        model = torch.nn.Linear(2, 1)
+        training.fit_torch(model, lambda m, step: m(torch.ones(1, 2)).sum() ** 2, 4, lr=lambda done: 1.0 / (done + 1),
+                           live=False)
+    finally:
+        training.TorchAdam = real
+    assert seen == [1.0, 0.5, 1 / 3, 0.25]
