@@ -61,6 +61,119 @@ def static_html(png: bytes, caption: str) -> str:
             f'<img src="data:image/png;base64,{data}"/></details>')
 
 
+class TextSprites:
+    """Draw Text artists from a cache of their pixels: rasterised once, then pasted wherever they go.
+
+    Laying out and rasterising text is most of a redraw's cost. A sprite depends only on the
+    string and its style, not on where it goes: it is drawn once, on a transparent scratch
+    canvas, with its offset from the text's anchor point; later the same string in the same
+    style is blended onto the canvas at its anchor plus that offset (clipped as the text is;
+    within a pixel of where matplotlib would put it). Turned or boxed texts, and texts with a
+    clip path, path effects or wrapping, are drawn the usual way; texts anchored far off the
+    canvas are not drawn.
+    """
+
+    MAX_SPRITES = 5000
+
+    def __init__(self, fig: Figure):
+        self.fig, self.sprites = fig, {}
+
+    def _key(self, text):
+        """What the pixels of a text depend on (None: not cacheable)."""
+        import matplotlib
+        from matplotlib.colors import to_rgba
+
+        if (text.get_clip_path() is not None or text.get_path_effects() or text.get_wrap() or text.get_rotation()
+                or text.get_bbox_patch() is not None):
+            return None
+        return (text.get_text(), hash(text.get_fontproperties()), to_rgba(text.get_color(), text.get_alpha()),
+                text.get_horizontalalignment(), text.get_verticalalignment(), text.get_rotation(),
+                text.get_rotation_mode(), getattr(text, "_multialignment", None), getattr(text, "_linespacing", None),
+                text.get_usetex(),
+                getattr(text, "_antialiased", None), self.fig.dpi, matplotlib.rcParams["text.hinting"],
+                matplotlib.rcParams["text.antialiased"])
+
+    def _anchor(self, text) -> tuple[float, float]:
+        """The text's anchor point in buffer pixels (column, row; rows from the top)."""
+        x, y = text.get_transform().transform(text.get_unitless_position())
+        return float(x), self.fig.bbox.height - float(y)
+
+    def _make(self, text, anchor):
+        """Rasterise a text alone on a transparent canvas just its size.
+
+        Returns (colour times alpha, 1 - alpha, row offset, column offset from the anchor), or
+        None if the text has no pixels.
+        """
+        from matplotlib.backends.backend_agg import RendererAgg
+        from matplotlib.transforms import IdentityTransform
+
+        box = text.get_window_extent(self.fig.canvas.get_renderer())      # where it would be drawn now
+        if not (np.isfinite(box.bounds).all() and box.width < 1e4 and box.height < 1e4):
+            return None
+        H = self.fig.bbox.height
+        pad = 4
+        x0, y0 = math.floor(box.x0), math.floor(box.y0)                    # whole pixels: the anchor keeps its
+        w, h = math.ceil(box.x1) - x0 + 2 * pad, math.ceil(box.y1) - y0 + 2 * pad   # fraction of a pixel
+        r = RendererAgg(w, h, self.fig.dpi)
+        r.clear()
+        x, y = anchor[0] - x0 + pad, (H - anchor[1]) - y0 + pad             # the anchor on this small canvas
+        clip, trans, pos = text.get_clip_on(), text.get_transform(), text.get_position()
+        text.set_clip_on(False)
+        text.set_transform(IdentityTransform())
+        text.set_position((x, y))
+        try:
+            text.draw(r)
+        finally:
+            text.set_clip_on(clip)
+            text.set_transform(trans)
+            text.set_position(pos)
+        buf = np.asarray(r.buffer_rgba())
+        alpha = buf[:, :, 3].astype(np.float32) / 255
+        rows, cols = np.flatnonzero(alpha.any(1)), np.flatnonzero(alpha.any(0))
+        if not len(rows):
+            return None
+        rs, cs = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+        a = alpha[rs, cs, None]
+        colour = buf[rs, cs, :3].astype(np.float32) * a
+        return colour, 1 - a, rows[0] - (h - y), cols[0] - x
+
+    def draw(self, text) -> None:
+        """Blend the text onto the figure's canvas (drawn the usual way when it cannot be cached)."""
+        if not text.get_visible() or not text.get_text():
+            return
+        anchor = self._anchor(text)
+        W, H = self.fig.bbox.width, self.fig.bbox.height
+        if not (-W < anchor[0] < 2 * W and -H < anchor[1] < 2 * H):   # far off the canvas (or not finite)
+            return
+        key = self._key(text)
+        if key is None:
+            self.fig.draw_artist(text)
+            return
+        if key not in self.sprites:
+            if len(self.sprites) >= self.MAX_SPRITES:
+                self.sprites.clear()
+            self.sprites[key] = self._make(text, anchor)
+        sprite = self.sprites[key]
+        if sprite is None:                                # nothing to see (say, only spaces)
+            return
+        colour, keep, dr, dc = sprite
+        buf = np.asarray(self.fig.canvas.buffer_rgba())
+        H, W = buf.shape[:2]
+        top, left = int(round(anchor[1] + dr)), int(round(anchor[0] + dc))
+        r0, c0, r1, c1 = top, left, top + colour.shape[0], left + colour.shape[1]
+        lo_r, lo_c, hi_r, hi_c = 0, 0, H, W
+        if text.get_clip_on() and text.get_clip_box() is not None:
+            cb = text.get_clip_box()
+            lo_r, hi_r = max(0, int(round(H - cb.y1))), min(H, int(round(H - cb.y0)))
+            lo_c, hi_c = max(0, int(round(cb.x0))), min(W, int(round(cb.x1)))
+        rr0, cc0, rr1, cc1 = max(r0, lo_r), max(c0, lo_c), min(r1, hi_r), min(c1, hi_c)
+        if rr0 >= rr1 or cc0 >= cc1:
+            return
+        src = (slice(rr0 - r0, rr1 - r0), slice(cc0 - c0, cc1 - c0))
+        region = buf[rr0:rr1, cc0:cc1, :3]
+        region[...] = (region * keep[src] + colour[src] + 0.5).astype(np.uint8)
+
+
 class LiveFigure:
     """Base of every course widget: controls + one figure shown as an updating image.
 
@@ -81,6 +194,7 @@ class LiveFigure:
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.message = widgets.HTML(value="")
         self.latencies_ms: list[float] = []  # one entry per update, for the benchmark
+        self._sprites = None                 # TextSprites of self.fig, made on the first render
         self.controls: dict[str, widgets.Widget] = {}
         self.errors: list[Exception] = []    # unforeseen errors answered with a message (tests assert none)
         self._good: dict = {}                # each control's last usable value (see _guard_controls)
@@ -191,7 +305,7 @@ class LiveFigure:
             canvas.restore_region(self._background)
             for artist in self._layer:
                 if artist.get_visible():
-                    self.fig.draw_artist(artist)
+                    self._draw_artist(artist)
             self._layer_pixels = canvas.copy_from_bbox(self.fig.bbox)
         canvas.restore_region(self._layer_pixels if self._layer else self._background)
         for artist in self._dynamic:
@@ -200,8 +314,19 @@ class LiveFigure:
             if id(artist) in self._cached:
                 self._draw_cached_text(artist)
             else:
-                self.fig.draw_artist(artist)
+                self._draw_artist(artist)
         return canvas_png(canvas)
+
+    def _draw_artist(self, artist) -> None:
+        """Draw one artist over the canvas: a text from its sprite (see TextSprites), the rest as usual."""
+        from matplotlib.text import Annotation, Text
+
+        if isinstance(artist, Text) and not isinstance(artist, Annotation):
+            if self._sprites is None or self._sprites.fig is not self.fig:
+                self._sprites = TextSprites(self.fig)
+            self._sprites.draw(artist)
+        else:
+            self.fig.draw_artist(artist)
 
     def _draw_cached_text(self, text) -> None:
         canvas = self.fig.canvas

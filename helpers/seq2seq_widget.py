@@ -115,9 +115,11 @@ class Seq2SeqWidget(LiveFigure):
         self.cursor_a = ax_a.add_patch(Rectangle((-0.5, -0.5), 1, MAX_WORDS, fill=False, ec="#f59e0b", lw=2))
         self.title = fig.suptitle("", fontsize=11, y=0.99)
         self.subtitle = fig.text(0.5, 0.935, "", ha="center", fontsize=9, color="#374151")
-        self.add_layer(self.h_img, self.c_img, *self.view.label_artists)   # redrawn only when the input changes
+        # redrawn only when the input changes or the graph pans (its captions and weight names move)
+        self.add_layer(self.h_img, self.c_img, *self.view.static_artists, *self.view.label_artists)
         self.animate(*self.view.step_artists)
-        self.cache_text(*self.words, self.title)          # strings that repeat: pasted from a pixel cache
+        self.cache_text(self.title)                       # a string that repeats: pasted from a pixel cache
+        self.animate(*self.words)
         self.animate(self.a_img, self.a_note, self.o_img, self.o_best, *[t for row in self.o_runners for t in row],
                      self.wrong, self.cursor_o, self.cursor_a, self.subtitle)
         self._encoded = self._labelled = self._every = None
@@ -248,13 +250,13 @@ class Seq2SeqWidget(LiveFigure):
         values.update({"C": r["C"], "s0": r["C"]})
         values.update({f"s{i}": s for i, s in enumerate(r["dec_states"][:t + 1], 1)})
         view.set_values(values, clear=True)
-        if every != self._every:                         # the name W_Cs is part of the static picture
+        if every != self._every:                         # the name W_Cs is in the layer
             for label in self.c_label:
                 label.set_visible(every)
             self._every = every
-            self.invalidate()
+            self.refresh_layer()
         if view.set_step(t + 1):
-            self.invalidate()
+            self.refresh_layer()
 
     def _step(self, T: int) -> int:
         """The selected step as an index into the output (a message if beyond its end)."""

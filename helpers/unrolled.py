@@ -353,7 +353,12 @@ class GraphView:
                                          linespacing=1.0, zorder=3.8) for n in self.tokens}
 
     def _draw_static(self) -> None:
-        """Captions, each weight's name once (by its leftmost edge, or rightmost) and a windowed view's note."""
+        """Captions, each weight's name once (by its leftmost edge, or rightmost) and a windowed view's note.
+
+        self.static_artists: those texts but the note. A windowed view moves them when it pans: a
+        widget can keep them in a LiveFigure layer (refresh_layer on a pan, not a full redraw).
+        """
+        before = set(map(id, self.ax.texts))
         for col, row, text, ha, va in self.spec.names:
             self.ax.text(col, row, text, ha=ha, va=va, fontsize=SMALL, color="#374151")
         first = {}
@@ -363,6 +368,7 @@ class GraphView:
                 first[e.weight] = (col, e, path)
         for _, e, path in first.values():
             self._weight_label(e, path)
+        self.static_artists = [t for t in self.ax.texts if id(t) not in before]
         self.note = self.ax.text(1.0, 1.0, "", transform=self.ax.transAxes, ha="right", va="top",
                                  fontsize=SMALL, color="#b45309")
 
@@ -605,12 +611,14 @@ class GraphView:
         colours[att, 3] = np.where(codes[self._dst[att]] == 2, 0.15 + 0.85 * w[att], 0.0)
         colours[~(shown[self._src] & shown[self._dst]), 3] = 0
         keep = np.flatnonzero(colours[:, 3] > 0)                                    # draw only what shows
-        self.drawn_edges = [(self.spec.edges[i].src, self.spec.edges[i].dst) for i in keep]
-        self.lines.set_segments([self.paths[i] for i in keep])
+        if keep.tobytes() != getattr(self, "_kept", None):                          # which edges show changed
+            self._kept = keep.tobytes()
+            self.drawn_edges = [(self.spec.edges[i].src, self.spec.edges[i].dst) for i in keep]
+            self.lines.set_segments([self.paths[i] for i in keep])
+            self.heads.set_offsets(self._ends[keep].reshape(-1, 2))
+            self.heads.set_paths([self._head_paths[i] for i in keep])
         self.lines.set_color(colours[keep])
         self.lines.set_linewidths(widths[keep])
-        self.heads.set_offsets(self._ends[keep].reshape(-1, 2))
-        self.heads.set_paths([self._head_paths[i] for i in keep])
         self.heads.set_facecolors(colours[keep])
 
     def _paint_step(self, codes: np.ndarray, shown: np.ndarray) -> None:
