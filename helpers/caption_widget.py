@@ -190,21 +190,18 @@ class CaptionWidget(LiveFigure):
         c["split"] = dropdown(list(scenes.SPLITS), "held_out", "from the set", 85, 100)
         c["step"] = widgets.IntSlider(value=1, min=1, max=ROWS, description="step t",
                                       style={"description_width": "50px"}, layout=widgets.Layout(width="300px"))
-        c["decoder"] = dropdown(["greedy", "beam"], "greedy", "decoder", 60, 90)
-        c["width"] = widgets.IntSlider(value=3, min=1, max=8, description="beam width",
-                                       style={"description_width": "90px"}, layout=widgets.Layout(width="300px"))
         c["model"] = widgets.ToggleButtons(options=[(MODE_LABELS[m], m) for m in self.models],
                                            value=next(iter(self.models)), description="decoder gets",
                                            style={"description_width": "85px", "button_width": "120px"})
         self.controls = c
 
     def layout(self) -> widgets.Widget:
-        """A row per shape, a random-scene row, the step and decoder row, the message, the picture."""
+        """A row per shape, a random-scene row, the step slider, the model, the message, the picture."""
         c = self.controls
         rows = [widgets.HBox([c[f"{k}{i}"] for k in ("shape", "colour", "size", "place")])
                 for i in range(scenes.MAX_OBJECTS)]
         rows.append(widgets.HBox([c["random"], c["split"]]))
-        rows.append(widgets.HBox([c["step"], c["decoder"], c["width"]]))
+        rows.append(c["step"])
         rows.append(c["model"])
         return widgets.VBox([*rows, self.message, self.info, self.image])
 
@@ -256,7 +253,7 @@ class CaptionWidget(LiveFigure):
         """Read the controls, caption the scene, update every panel (or explain why not)."""
         c = self.controls
         scene = self.scene()
-        width = c["width"].value if c["decoder"].value == "beam" else 1
+        width = 1                                   # greedy: the decoding notebook 07 teaches
         try:
             r = self.result_for(c["model"].value, scene, width)
         except ValueError as err:

@@ -63,7 +63,7 @@ class MarkovWidget(LiveFigure):
                                        unrolled.rnn_spec(T_MAX, outputs=False, state="s"))
         self.formula = self.fig.text(0.5, 0.93, "", ha="center", fontsize=12, color="#111827")
         self.title = self.fig.text(0.5, 0.83, "", ha="center", fontsize=10.5, color="#1e3a8a")
-        self.add_layer(*self.view.label_artists)
+        self.add_layer(*self.view.static_artists, *self.view.label_artists)   # a pan redraws this layer only
         self.animate(*self.view.step_artists)
         self.cache_text(self.formula, self.title)
         self.shown_text, self.layer_key = None, None
@@ -100,7 +100,7 @@ class MarkovWidget(LiveFigure):
             self.layer_key = (text, k)
         self.view.set_values({f"s{i}": r["states"][i] for i in range(k, t + 1)}, clear=True)
         if self.view.set_step(t):
-            self.invalidate()
+            self.refresh_layer()
         self.formula.set_text(memory.unrolled_formula(t, start=min(k, t)))
         if k == 0 and t == 1:
             self.title.set_text("step 1 reads the start s_0 and x_1: nothing came before")

@@ -121,6 +121,13 @@ def loss_and_grads(params: dict, X, targets, mask, h0=None, truncate: int | None
 def train(X, targets, mask, H: int = 32, steps: int = 400, truncate: int | None = None, lr: float = 0.02,
           batch_size: int = 128, seed: int = 0, live: bool = True, desc: str = "training") -> dict:
     """Train the numpy RNN with our BPTT and Adam on random batches; returns the params."""
+    return train_with_history(X, targets, mask, H, steps, truncate, lr, batch_size, seed, live, desc)[0]
+
+
+def train_with_history(X, targets, mask, H: int = 32, steps: int = 400, truncate: int | None = None,
+                       lr: float = 0.02, batch_size: int = 128, seed: int = 0, live: bool = True,
+                       desc: str = "training") -> tuple[dict, dict]:
+    """As train, returning (params, the loss history)."""
     from .training import fit_numpy
 
     params = init_params(X.shape[2], H, seed=seed)
@@ -130,8 +137,8 @@ def train(X, targets, mask, H: int = 32, steps: int = 400, truncate: int | None 
         idx = rng.integers(len(X), size=batch_size)
         return loss_and_grads(p, X[idx], targets[idx], mask[idx], truncate=truncate)
 
-    fit_numpy(batch_loss_and_grads, params, steps, lr=lr, every=50, live=live, desc=desc)
-    return params
+    history = fit_numpy(batch_loss_and_grads, params, steps, lr=lr, every=50, live=live, desc=desc)
+    return params, history
 
 
 def perplexity(params: dict, X, targets, mask) -> float:

@@ -101,11 +101,16 @@ class Seq2SeqWidget(LiveFigure):
         ax_o.set_xlabel("output step t (the orange box: step t of the slider)", fontsize=8, labelpad=1)
         ax_o.set_title(f"decoder output, step by step: best, 2nd, 3rd candidate (the last two where p(best) < {SURE})",
                        fontsize=10)
-        self.o_best = ax_o.text(-0.5, 0, "", ha="left", va="center", family="DejaVu Sans Mono")
-        _fit_width([self.o_best], ax_o, MAX_STEPS)
+        probe = ax_o.text(-0.5, 0, "", ha="left", va="center", family="DejaVu Sans Mono")
+        _fit_width([probe], ax_o, MAX_STEPS)                 # the size at which a character fills its cell
+        size = probe.get_fontsize()
+        probe.remove()
+        # the best character of each step, one text per cell (a character drawn once is pasted after)
+        self.o_best = [ax_o.text(i, 0, "", ha="center", va="center", family="DejaVu Sans Mono", fontsize=size)
+                       for i in range(MAX_STEPS)]
         # runners-up: a few single characters, placed only at the steps where the best was unsure
         self.o_runners = [[ax_o.text(0, k, "", ha="center", va="center", family="DejaVu Sans Mono",
-                                     fontsize=self.o_best.get_fontsize(), visible=False) for _ in range(RUNNERS)]
+                                     fontsize=size, visible=False) for _ in range(RUNNERS)]
                           for k in range(1, TOP)]
         cell_pt = ax_o.get_position().width * fig.get_figwidth() * 72 / MAX_STEPS
         (self.wrong,) = ax_o.plot([], [], "s", ms=0.8 * cell_pt, mfc="none", mec="#dc2626", mew=1.5)
@@ -120,12 +125,12 @@ class Seq2SeqWidget(LiveFigure):
         self.animate(*self.view.step_artists)
         self.cache_text(self.title)                       # a string that repeats: pasted from a pixel cache
         self.animate(*self.words)
-        self.animate(self.a_img, self.a_note, self.o_img, self.o_best, *[t for row in self.o_runners for t in row],
+        self.animate(self.a_img, self.a_note, self.o_img, *self.o_best, *[t for row in self.o_runners for t in row],
                      self.wrong, self.cursor_o, self.cursor_a, self.subtitle)
         self._encoded = self._labelled = self._every = None
 
     def render(self) -> bytes:
-        """As LiveFigure.render, with unhinted text, so a row of characters keeps to its cells."""
+        """As LiveFigure.render, with unhinted text, as the characters' size was fitted to their cells."""
         import matplotlib
 
         with matplotlib.rc_context({"text.hinting": "no_hinting"}):
@@ -186,7 +191,8 @@ class Seq2SeqWidget(LiveFigure):
         probs = np.full((TOP, MAX_STEPS), np.nan)
         probs[:, :T] = r["probs"].T
         self.o_img.set_array(probs.ravel())
-        self.o_best.set_text("".join(chars[:, 0]))
+        for i, cell in enumerate(self.o_best):
+            cell.set_text(chars[i, 0] if i < T else "")
         unsure = np.flatnonzero(r["probs"][:, 0] < SURE)[:RUNNERS]    # runners-up shown only where unsure
         for k, row in enumerate(self.o_runners, start=1):
             for i, cell in enumerate(row):

@@ -56,7 +56,8 @@ node of that length), so every unit counts; colours run from blue (-vmax) throug
 red (+vmax). Token labels shrink to fit their column. More than `max_columns` columns (about
 12 steps at 10 inches) do not fit: the view then shows a window holding step t, says so in a
 note, and set_step returns True when it pans (call LiveFigure.invalidate(): the static part
-moved); it pans every several steps, not at every step. xlim fixes the x limits instead
+moved; or keep view.static_artists in a LiveFigure layer and call refresh_layer(), far
+cheaper); it pans every several steps, not at every step. xlim fixes the x limits instead
 (say, to line up columns with a heatmap below: step t at x = t).
 
 random_values(spec, H, seed) runs a random tanh network along a spec's edges (demos and

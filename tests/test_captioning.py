@@ -255,9 +255,8 @@ def test_widget_update_path(widget):
     info = widget.info.value
     c["step"].value = 3
     assert widget.info.value != info and "step 3" in widget.info.value
-    c["decoder"].value = "beam"
-    assert "beam search, width" in widget.info.value
-    c["decoder"].value = "greedy"
+    assert "greedy decoding" in widget.info.value
+    assert "decoder" not in c and "width" not in c, "07 teaches greedy decoding only: no beam controls"
 
 
 def test_widget_random_scene_updates_once(widget):

@@ -171,7 +171,7 @@ def test_08_try_one_one_and_a_misspelling(seed, threads):
     w, c = widget08(seed, threads), widget08(seed, threads).controls
     c["feed"].value, c["decoder"].value = "free running", "attention"
     c["text"].value = "one one"
-    assert "not how English writes" in w.message.value and w.o_best.get_text() != ""
+    assert "not how English writes" in w.message.value and "".join(t.get_text() for t in w.o_best) != ""
     c["text"].value = "fourty"
     assert "forty" in w.message.value
     c["text"].value = ""

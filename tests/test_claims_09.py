@@ -26,8 +26,8 @@ def test_the_recipe_and_the_example_are_the_notebooks():
     assert f"STEPS, BATCH, H = {STEPS}, {BATCH}, {H}" in CODE
     assert 'cloze.train("uni", train, STEPS, BATCH, H, seed=SEED' in CODE
     assert 'cloze.train("bi", train, STEPS, BATCH, H, seed=SEED' in CODE
-    assert f'train_next_char("uni", train, steps={NEXT_STEPS}, seed=SEED)' in CODE
-    assert f'train_next_char("bi", train, steps={NEXT_STEPS}, seed=SEED)' in CODE
+    assert f'train_next_char("uni", train, steps={NEXT_STEPS}, seed=SEED' in CODE
+    assert f'train_next_char("bi", train, steps={NEXT_STEPS}, seed=SEED' in CODE
     assert f'name, k = "{EXAMPLE}", {K}' in CODE and f"MIN_NAMES = {MIN_NAMES}" in CODE
     assert f"`{cloze.blanked(EXAMPLE, K)}`" in CELLS[0].source       # the opening names it
     assert EXAMPLE in surnames.split()["test"]                        # "a test name: never seen in training"
