@@ -150,6 +150,26 @@ class CaptionWidget(LiveFigure):
         self.connect()
         self.controls["random"].on_click(self._random)
         self.update()
+        self._warm()
+
+    def _warm(self, scenes_per_model: int = 4) -> None:
+        """Draw a few random scenes with each model once, then the first picture again.
+
+        Their words are rasterised now (see LiveFigure's text sprites), so a learner's first
+        changes are as quick as the later ones.
+        """
+        c, rng = self.controls, np.random.default_rng(2024)
+        first, model, step = self.scene(), c["model"].value, c["step"].value
+        for mode in self.models:
+            self._quiet = True
+            c["model"].value = mode
+            self._quiet = False
+            for split in list(scenes.SPLITS)[:scenes_per_model]:
+                self.set_scene(scenes.random_scene(rng, split))
+        self._quiet = True
+        c["model"].value, c["step"].value = model, step
+        self._quiet = False
+        self.set_scene(first)
 
     def _graph(self, mode: str):
         """The unrolled graph of one model's decoder (helpers.unrolled) on its own axes, hidden for now."""
