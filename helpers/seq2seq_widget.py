@@ -265,12 +265,11 @@ class Seq2SeqWidget(LiveFigure):
             self.refresh_layer()
 
     def _step(self, T: int) -> int:
-        """The selected step as an index into the output (a message if beyond its end)."""
-        t = self.controls["t"].value
-        if t > T:
-            self.note(f"step {t} is past the end: this output has {T} steps (the last is the end mark {END})")
-            t = T
-        return t - 1
+        """The selected step as an index into the output; the slider spans the output's T steps."""
+        slider = self.controls["t"]
+        if slider.max != T:          # set inside update: the value it clamps makes no second redraw
+            slider.max = T
+        return min(slider.value, T) - 1
 
 
 def _fit_width(texts, ax, n: int) -> None:
