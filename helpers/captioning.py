@@ -90,8 +90,8 @@ def make_model(K: int = 16, E: int = 16, H: int = 128, mode: str = "input", seed
             hs, _ = self.gru(x, self.h0(v))                                 # (B, T, H)
             return self.out(hs)
 
-    with torch.random.fork_rng(devices=[]):                                # the global generator is untouched
-        torch.manual_seed(seed)
+    from .training import seeded_torch
+    with seeded_torch(seed):                                # the global generator is untouched
         model = Captioner()
     model.config = dict(K=K, E=E, H=H, mode=mode, seed=seed, dtype=dtype, F=F, streams=streams, Kc=Kc)
     return model.to(dtype) if dtype is not None else model

@@ -148,8 +148,8 @@ def make_torch(H: int, seed: int = 0, dtype=None):
             hs, _ = self.rnn(x, h0)
             return self.out(hs) + self.mask.to(hs.dtype), hs
 
-    with torch.random.fork_rng(devices=[]):                  # the global generator is left alone
-        torch.manual_seed(seed)
+    from .training import seeded_torch
+    with seeded_torch(seed):                  # the global generator is left alone
         model = CharGRU()
     return model.to(dtype) if dtype is not None else model
 

@@ -112,8 +112,8 @@ def make_model(kind: str = "bi", H: int = 64, seed: int = 0):
                 feats.update(g=g, hg=torch.cat([h, g], dim=-1))
             return {k: self.heads[k](feats[k]) for k in self.heads}   # (B, L, 26) each; tag (B, L, 2)
 
-    with torch.random.fork_rng(devices=[]):                   # the global generator is left alone
-        torch.manual_seed(seed)
+    from .training import seeded_torch
+    with seeded_torch(seed):                   # the global generator is left alone
         return Cloze()
 
 
@@ -357,8 +357,8 @@ def make_next_char(kind: str = "bi", H: int = 32, seed: int = 0):
             out, _ = self.rnn(nn.functional.one_hot(ids, V).float())
             return self.out(out)
 
-    with torch.random.fork_rng(devices=[]):                     # the global generator is left alone
-        torch.manual_seed(seed)
+    from .training import seeded_torch
+    with seeded_torch(seed):                     # the global generator is left alone
         return NextChar()
 
 

@@ -249,8 +249,8 @@ def _seeded(seed: int, build):
     """build() with torch's generator seeded by seed, the global generator left as it was."""
     import torch
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    from .training import seeded_torch
+    with seeded_torch(seed):
         return build()
 
 

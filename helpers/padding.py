@@ -89,8 +89,8 @@ def make_rnn(I: int = len(surnames.CHARS), H: int = 8, bidirectional: bool = Fal
     import torch
     from torch import nn
 
-    with torch.random.fork_rng():                     # seeded here, the global generator untouched
-        torch.manual_seed(seed)
+    from .training import seeded_torch
+    with seeded_torch(seed):                     # seeded here, the global generator untouched
         return nn.GRU(I, H, num_layers=num_layers, batch_first=batch_first, bidirectional=bidirectional).double()
 
 
@@ -213,8 +213,8 @@ def make_next_char(H: int = 32, seed: int = 0):
             out, _ = self.rnn(nn.functional.one_hot(ids, len(surnames.CHARS)).float())
             return self.out(out)
 
-    with torch.random.fork_rng():                     # seeded here, the global generator untouched
-        torch.manual_seed(seed)
+    from .training import seeded_torch
+    with seeded_torch(seed):                     # seeded here, the global generator untouched
         return NextChar()
 
 

@@ -283,8 +283,8 @@ def make_torch(V: int, H: int, seed: int = 0):
             h, _ = self.rnn(X, None if h0 is None else h0[None])
             return h, self.out(h)
 
-    with torch.random.fork_rng(devices=[]):           # its own initial weights; the global generator is untouched
-        torch.manual_seed(seed)
+    from .training import seeded_torch
+    with seeded_torch(seed):           # its own initial weights; the global generator is untouched
         return TorchRNN()
 
 

@@ -110,8 +110,8 @@ def make_model(src_vocab_size: int, tgt_vocab_size: int, E: int = 32, H: int = 6
             logits, _, alpha = self.decoder(y_in, C, C, enc_out, source_mask(x_len, x.shape[1]))
             return logits, alpha
 
-    with torch.random.fork_rng():                     # seeded here, the global generator untouched
-        torch.manual_seed(seed)
+    from .training import seeded_torch
+    with seeded_torch(seed):                     # seeded here, the global generator untouched
         return Seq2Seq()
 
 

@@ -1,11 +1,30 @@
 """Small training loops with a progress bar and a live loss curve (numpy and torch)."""
 from __future__ import annotations
 
+import threading
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
 from .live import figure_png, new_figure
+
+
+_SEED_LOCK = threading.RLock()
+
+
+@contextmanager
+def seeded_torch(seed: int):
+    """Inside: torch's global generator seeded with seed; after: as it was before.
+
+    One thread at a time: side_by_side may build models in several threads at once, and
+    without the lock one thread's seed would leak into another's weights.
+    """
+    import torch
+
+    with _SEED_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 class LossCurve:

@@ -100,3 +100,21 @@ def test_fit_torch_takes_a_learning_rate_schedule():
     finally:
         training.TorchAdam = real
     assert seen == [1.0, 0.5, 1 / 3, 0.25]
+
+
+def test_models_built_inside_side_by_side_jobs_get_their_own_seeds():
+    """Seeding torch for a model is one thread at a time: built in parallel jobs, the weights are as built alone."""
+    from helpers import cloze
+
+    alone = {seed: cloze.make_model("bi", 16, seed) for seed in range(6)}
+    for _ in range(3):
+        built = training.side_by_side({seed: (lambda s=seed: cloze.make_model("bi", 16, s)) for seed in range(6)},
+                                      show=False)
+        for seed, model in built.items():
+            assert all(torch.equal(a, b) for a, b in zip(alone[seed].parameters(), model.parameters()))
+    torch.manual_seed(5)
+    x = torch.rand(3)
+    torch.manual_seed(5)
+    with training.seeded_torch(1):
+        torch.rand(10)
+    assert torch.equal(torch.rand(3), x), "the global generator is as it was"
