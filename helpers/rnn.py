@@ -283,8 +283,9 @@ def make_torch(V: int, H: int, seed: int = 0):
             h, _ = self.rnn(X, None if h0 is None else h0[None])
             return h, self.out(h)
 
-    from .training import seeded_torch
-    with seeded_torch(seed):           # its own initial weights; the global generator is untouched
+    from helpers.training import seeded_torch     # seeds torch for these weights, then restores it
+
+    with seeded_torch(seed):                        # its own initial weights; the global generator is untouched
         return TorchRNN()
 
 
