@@ -83,7 +83,7 @@ def test_our_adam_gives_exactly_the_weights_of_torch_adam():
                                             lambda opt, lr: None)[0])        # a different lr: different weights
 
 
-def test_fit_torch_takes_a_learning_rate_schedule():
+def test_fit_torch_takes_a_learning_rate_schedule(monkeypatch):
     seen = []
 
     class Spy(training.TorchAdam):
@@ -91,14 +91,10 @@ def test_fit_torch_takes_a_learning_rate_schedule():
             seen.append(self.lr)
             super().step()
 
-    real = training.TorchAdam
-    training.TorchAdam = Spy
-    try:
-        model = torch.nn.Linear(2, 1)
-        training.fit_torch(model, lambda m, step: m(torch.ones(1, 2)).sum() ** 2, 4, lr=lambda done: 1.0 / (done + 1),
-                           live=False)
-    finally:
-        training.TorchAdam = real
+    monkeypatch.setattr(training, "TorchAdam", Spy)
+    model = torch.nn.Linear(2, 1)
+    training.fit_torch(model, lambda m, step: m(torch.ones(1, 2)).sum() ** 2, 4, lr=lambda done: 1.0 / (done + 1),
+                       live=False)
     assert seen == [1.0, 0.5, 1 / 3, 0.25]
 
 
