@@ -93,10 +93,10 @@ class GradientFlowWidget(LiveFigure):
         box = dict(boxstyle="round", fc="white", ec="#d1d5db")
         self.f_and_T = ax.text(0.98, 0.96, "", transform=ax.transAxes, ha="right", va="top", fontsize=9, bbox=box)
         self.setting = ax.text(0.98, 0.83, "", transform=ax.transAxes, ha="right", va="top", fontsize=9, bbox=box)
-        # what changes with f or T only (the k axis runs 0..T) is a cached layer; the rest is redrawn
-        self.ax, self._f_T = ax, None
-        self.add_layer(ax.xaxis, self.f_and_T)
-        self.animate(self.ring, self.eig, self.ref, self.jac, self.grad, self.setting)
+        # the k axis runs 0..T: a cached layer, redrawn when T changes; the rest is redrawn each time
+        self.ax, self._T = ax, None
+        self.add_layer(ax.xaxis)
+        self.animate(self.ring, self.eig, self.ref, self.jac, self.grad, self.f_and_T, self.setting)
         self.readout = widgets.HTML()
         self.controls = {
             "radius": widgets.FloatSlider(value=radius, min=0.5, max=2.5, step=0.05,
@@ -121,11 +121,11 @@ class GradientFlowWidget(LiveFigure):
             raise InputError(f"choose f from {', '.join(NONLINEARITIES)}")
         T, radius = int(c["T"].value), float(c["radius"].value)
         r = compute(radius, c["nonlinearity"].value, T, self.H)
-        if (c["nonlinearity"].value, T) != self._f_T:  # the k axis follows T
-            self._f_T = (c["nonlinearity"].value, T)
+        if T != self._T:                               # the k axis follows T
+            self._T = T
             self.ax.set_xlim(0, T)
-            self.f_and_T.set_text(f"f = {c['nonlinearity'].value},  T = {T}")
             self.refresh_layer()
+        self.f_and_T.set_text(f"f = {c['nonlinearity'].value},  T = {T}")
         clip = lambda v: np.clip(np.nan_to_num(v, nan=CEIL, posinf=CEIL), FLOOR, CEIL)  # noqa: E731
         self.grad.set_data(r["k"], clip(r["grad_norm"]))
         self.jac.set_data(r["k"], clip(r["jac_norm"]))

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from . import captioning, scenes, unrolled
-from .live import InputError, LiveFigure, new_figure
+from .live import CharLine, InputError, LiveFigure, new_figure
 
 NONE = "(none)"
 ROWS = captioning.MAX_LEN            # decoder steps shown: every word and the final <eos>
@@ -137,11 +137,12 @@ class CaptionWidget(LiveFigure):
         # a Rectangle across the axes (x in axes units), not axhspan: its set_y works on every matplotlib
         self.marks = [ax.add_patch(Rectangle((0, -0.5), 1, 1, transform=ax.get_yaxis_transform(), fill=False,
                                              edgecolor="#f59e0b", lw=2)) for ax in (ax_h, ax_p)]
-        self.title = self.fig.text(0.01, 0.96, "", fontsize=12, weight="bold", va="center")
+        # the caption: a new one every scene, drawn a character at a time (each character rasterised once)
+        self.title = CharLine(self.fig, 0.01, 0.952, fontsize=12, ha="left", weight="bold")
         self.info = widgets.HTML(value="")          # decoder, score, step details: text outside the figure
         self.result = None
         self.add_layer(self.img, self.v_img, split, self.h_img, self.p_img, self.pick)   # redrawn per caption
-        self.cache_text(*self.in_text, self.title)                                   # words repeat: pasted
+        self.add_layer(*self.in_text, *self.title.artists)                            # change with the caption
         self.animate(*self.marks)                                                    # moves with the step
         self.base = (list(self._layer), list(self._dynamic))
         self.views = {m: self._graph(m) for m in self.models}                        # the unrolled graph, per model

@@ -34,17 +34,57 @@ def canvas_png(canvas: FigureCanvasAgg) -> bytes:
 
 
 def encode_png(rgba: np.ndarray) -> bytes:
-    """A minimal RGB PNG (no row filters, fast zlib): a few times faster than a general encoder."""
+    """A minimal RGB PNG (no row filters, fast zlib): a few times faster than a general encoder.
+
+    A large image is compressed in two halves at once (zlib releases the GIL), the halves joined
+    into one zlib stream.
+    """
     h, w, _ = rgba.shape
-    raw = np.empty((h, 3 * w + 1), np.uint8)
-    raw[:, 0] = 0                                  # filter type "none" for every row
-    raw[:, 1:] = rgba[:, :, :3].reshape(h, -1)
+    if h * w < 200_000 or h < 2:
+        data, adler = _deflate_rows(rgba, True, True)
+    else:
+        half = _pool().submit(_deflate_rows, rgba[:h // 2], True, False)
+        tail, adler_tail = _deflate_rows(rgba[h // 2:], False, True)
+        head, adler_head = half.result()
+        data, adler = head + tail, _adler32_combine(adler_head, adler_tail, (h - h // 2) * (3 * w + 1))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw.tobytes(), 1)) + chunk(b"IEND", b""))
+            + chunk(b"IDAT", data + struct.pack(">I", adler)) + chunk(b"IEND", b""))
+
+
+def _deflate_rows(rgba: np.ndarray, first: bool, last: bool) -> tuple[bytes, int]:
+    """Rows (h, w, 4) as PNG scanlines, deflated (the zlib header if first, the final block if last); their Adler-32."""
+    h, w, _ = rgba.shape
+    raw = np.empty((h, 3 * w + 1), np.uint8)
+    raw[:, 0] = 0                                  # filter type "none" for every row
+    raw[:, 1:].reshape(h, w, 3)[...] = rgba[:, :, :3]
+    z = zlib.compressobj(1, zlib.DEFLATED, 15 if first else -15)
+    out = z.compress(raw) + z.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+    return (out[:-4] if first and last else out), zlib.adler32(raw)      # the trailer is written once, after
+
+
+def _adler32_combine(a1: int, a2: int, len2: int) -> int:
+    """Adler-32 of two byte strings joined, from theirs and the second's length (zlib's adler32_combine)."""
+    base = 65521
+    rem = len2 % base
+    s1 = (a1 & 0xFFFF) + (a2 & 0xFFFF) + base - 1
+    s2 = (rem * (a1 & 0xFFFF)) % base + ((a1 >> 16) & 0xFFFF) + ((a2 >> 16) & 0xFFFF) + base - rem
+    return (s1 % base) | ((s2 % base) << 16)
+
+
+_POOL_HOLDER: list = []
+
+
+def _pool():
+    """One worker thread for the other half of a PNG (made on first use)."""
+    if not _POOL_HOLDER:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL_HOLDER.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="png"))
+    return _POOL_HOLDER[0]
 
 
 def figure_png(fig: Figure, dpi: int = 80) -> bytes:
@@ -68,8 +108,8 @@ class TextSprites:
     string and its style, not on where it goes: it is drawn once, on a transparent scratch
     canvas, with its offset from the text's anchor point; later the same string in the same
     style is blended onto the canvas at its anchor plus that offset (clipped as the text is;
-    within a pixel of where matplotlib would put it). Turned or boxed texts, and texts with a
-    clip path, path effects or wrapping, are drawn the usual way; texts anchored far off the
+    within a pixel of where matplotlib would put it); a boxed text's sprite holds its box. Turned
+    texts, and texts with a clip path, path effects or wrapping, are drawn the usual way; texts anchored far off the
     canvas are not drawn.
     """
 
@@ -77,16 +117,26 @@ class TextSprites:
 
     def __init__(self, fig: Figure):
         self.fig, self.sprites = fig, {}
+        self.new_frame()
+
+    def new_frame(self) -> None:
+        """Forget what is looked up once per frame (transforms, clip boxes, the canvas buffer)."""
+        self._matrices: dict = {}
+        self._clips: dict = {}
+        self._buffer = None
 
     def _key(self, text):
         """What the pixels of a text depend on (None: not cacheable)."""
         import matplotlib
         from matplotlib.colors import to_rgba
 
-        if (text.get_clip_path() is not None or text.get_path_effects() or text.get_wrap() or text.get_rotation()
-                or text.get_bbox_patch() is not None):
+        if text.get_clip_path() is not None or text.get_path_effects() or text.get_wrap() or text.get_rotation():
             return None
-        return (text.get_text(), hash(text.get_fontproperties()), to_rgba(text.get_color(), text.get_alpha()),
+        patch = text.get_bbox_patch()
+        box = None if patch is None else (
+            type(patch.get_boxstyle()).__name__, tuple(sorted(vars(patch.get_boxstyle()).items())),
+            tuple(patch.get_facecolor()), tuple(patch.get_edgecolor()), patch.get_linewidth(), patch.get_linestyle())
+        return (text.get_text(), box, hash(text.get_fontproperties()), to_rgba(text.get_color(), text.get_alpha()),
                 text.get_horizontalalignment(), text.get_verticalalignment(), text.get_rotation(),
                 text.get_rotation_mode(), getattr(text, "_multialignment", None), getattr(text, "_linespacing", None),
                 text.get_usetex(),
@@ -95,7 +145,17 @@ class TextSprites:
 
     def _anchor(self, text) -> tuple[float, float]:
         """The text's anchor point in buffer pixels (column, row; rows from the top)."""
-        x, y = text.get_transform().transform(text.get_unitless_position())
+        trans = text.get_transform()
+        m = self._matrices.get(id(trans))
+        if m is None:
+            m = (trans, tuple(trans.get_matrix().ravel().tolist())) if trans.is_affine else (trans, None)
+            self._matrices[id(trans)] = m                  # the transform is kept: its id stays its own
+        x, y = text.get_unitless_position()
+        if m[1] is None:
+            x, y = trans.transform((x, y))
+        else:
+            a, b, c, d, e, f = m[1][:6]
+            x, y = a * x + b * y + c, d * x + e * y + f
         return float(x), self.fig.bbox.height - float(y)
 
     def _make(self, text, anchor):
@@ -107,7 +167,13 @@ class TextSprites:
         from matplotlib.backends.backend_agg import RendererAgg
         from matplotlib.transforms import IdentityTransform
 
-        box = text.get_window_extent(self.fig.canvas.get_renderer())      # where it would be drawn now
+        renderer = self.fig.canvas.get_renderer()
+        box = text.get_window_extent(renderer)                             # where it would be drawn now
+        if text.get_bbox_patch() is not None:                              # a boxed text: the box too
+            from matplotlib.transforms import Bbox
+
+            text.update_bbox_position_size(renderer)
+            box = Bbox.union([box, text.get_bbox_patch().get_window_extent(renderer)])
         if not (np.isfinite(box.bounds).all() and box.width < 1e4 and box.height < 1e4):
             return None
         H = self.fig.bbox.height
@@ -137,13 +203,39 @@ class TextSprites:
         colour = buf[rs, cs, :3].astype(np.float32) * a
         return colour, 1 - a, rows[0] - (h - y), cols[0] - x
 
+    def _off_canvas(self, text, anchor) -> bool:
+        """True if no pixel of the text can land on the canvas (or inside its clip box): no need to draw it.
+
+        A line of n characters is at most n + 2 font sizes wide wherever it is anchored.
+        """
+        lines = text.get_text().split("\n")
+        size = text.get_fontsize() * self.fig.dpi / 72
+        mx, my = size * (max(map(len, lines)) + 2), size * (len(lines) + 2)
+        x0, x1, y0, y1 = 0, self.fig.bbox.width, 0, self.fig.bbox.height       # rows from the top
+        cb = text.get_clip_box() if text.get_clip_on() else None
+        if cb is not None:
+            x0, x1, y0, y1 = max(x0, cb.x0), min(x1, cb.x1), max(y0, y1 - cb.y1), min(y1, y1 - cb.y0)
+        return not (x0 - mx < anchor[0] < x1 + mx and y0 - my < anchor[1] < y1 + my)   # (NaN: off too)
+
+    def prepare(self, text, strings) -> None:
+        """Rasterise these strings in the text's style now (the text keeps its own string)."""
+        keep = text.get_text()
+        self.new_frame()
+        try:
+            for s in strings:
+                text.set_text(s)
+                key = self._key(text)
+                if key is not None and key not in self.sprites and s:
+                    self.sprites[key] = self._make(text, self._anchor(text))
+        finally:
+            text.set_text(keep)
+
     def draw(self, text) -> None:
         """Blend the text onto the figure's canvas (drawn the usual way when it cannot be cached)."""
         if not text.get_visible() or not text.get_text():
             return
         anchor = self._anchor(text)
-        W, H = self.fig.bbox.width, self.fig.bbox.height
-        if not (-W < anchor[0] < 2 * W and -H < anchor[1] < 2 * H):   # far off the canvas (or not finite)
+        if self._off_canvas(text, anchor):
             return
         key = self._key(text)
         if key is None:
@@ -157,21 +249,72 @@ class TextSprites:
         if sprite is None:                                # nothing to see (say, only spaces)
             return
         colour, keep, dr, dc = sprite
-        buf = np.asarray(self.fig.canvas.buffer_rgba())
+        if self._buffer is None:
+            self._buffer = np.asarray(self.fig.canvas.buffer_rgba())
+        buf = self._buffer
         H, W = buf.shape[:2]
         top, left = int(round(anchor[1] + dr)), int(round(anchor[0] + dc))
         r0, c0, r1, c1 = top, left, top + colour.shape[0], left + colour.shape[1]
         lo_r, lo_c, hi_r, hi_c = 0, 0, H, W
-        if text.get_clip_on() and text.get_clip_box() is not None:
-            cb = text.get_clip_box()
-            lo_r, hi_r = max(0, int(round(H - cb.y1))), min(H, int(round(H - cb.y0)))
-            lo_c, hi_c = max(0, int(round(cb.x0))), min(W, int(round(cb.x1)))
+        cb = text.get_clip_box() if text.get_clip_on() else None
+        if cb is not None:
+            clip = self._clips.get(id(cb))
+            if clip is None:
+                clip = self._clips[id(cb)] = (cb, max(0, int(round(H - cb.y1))), min(H, int(round(H - cb.y0))),
+                                              max(0, int(round(cb.x0))), min(W, int(round(cb.x1))))
+            lo_r, hi_r, lo_c, hi_c = clip[1:]
         rr0, cc0, rr1, cc1 = max(r0, lo_r), max(c0, lo_c), min(r1, hi_r), min(c1, hi_c)
         if rr0 >= rr1 or cc0 >= cc1:
             return
         src = (slice(rr0 - r0, rr1 - r0), slice(cc0 - c0, cc1 - c0))
         region = buf[rr0:rr1, cc0:cc1, :3]
         region[...] = (region * keep[src] + colour[src] + 0.5).astype(np.uint8)
+
+
+class CharLine:
+    """A line of monospace text drawn as one Text per character: a new string costs no new rasterising.
+
+    A title that changes with every input (a number, a probability) would be laid out and
+    rasterised anew each time; here each character is a sprite (TextSprites) pasted in its
+    cell, so only characters never seen before cost anything. Position in figure coordinates;
+    ha "center" or "left" (of the line's first cell).
+    """
+
+    FONT = "DejaVu Sans Mono"
+
+    def __init__(self, fig: Figure, x: float, y: float, fontsize: float, ha: str = "center", color="black",
+                 cells: int | None = None, weight: str = "normal"):
+        from matplotlib.font_manager import FontProperties
+
+        if ha not in ("center", "left"):
+            raise ValueError(f"ha must be 'center' or 'left', got {ha!r}")
+        self.fig, self.x, self.ha, self._text = fig, x, ha, ""
+        prop = FontProperties(family=self.FONT, size=fontsize, weight=weight)
+        renderer = fig.canvas.get_renderer()
+        one, many = (renderer.get_text_width_height_descent("m" * n, prop, ismath=False)[0] for n in (1, 21))
+        self.cell = (many - one) / 20 / fig.bbox.width                 # one character's advance, figure units
+        self.cells = cells or int((1 - x if ha == "left" else 1) / self.cell)
+        self.artists = [fig.text(x, y, "", ha="center", va="baseline", fontproperties=prop, color=color)
+                        for _ in range(self.cells)]
+
+    def set_text(self, text: str) -> None:
+        """Show this string (cut with an ellipsis if longer than the line)."""
+        text = str(text).replace("\n", " ")
+        if len(text) > self.cells:
+            text = text[:self.cells - 1] + "…"
+        self._text = text
+        start = self.x - (len(text) * self.cell / 2 if self.ha == "center" else 0)
+        for i, artist in enumerate(self.artists):
+            artist.set_text(text[i] if i < len(text) else "")
+            if i < len(text):
+                artist.set_x(start + (i + 0.5) * self.cell)
+
+    def get_text(self) -> str:
+        return self._text
+
+    def set_visible(self, visible: bool) -> None:
+        for artist in self.artists:
+            artist.set_visible(visible)
 
 
 class LiveFigure:
@@ -297,8 +440,12 @@ class LiveFigure:
     def render(self) -> bytes:
         """Draw the figure (static part from cache) and return it as PNG bytes."""
         canvas = self.fig.canvas
+        if self._sprites is not None:
+            self._sprites.new_frame()
         if self._background is None:
             canvas.draw()  # everything but the animated artists
+            if self._sprites is not None:
+                self._sprites.new_frame()
             self._background = canvas.copy_from_bbox(self.fig.bbox)
             self._snapshots, self._layer_pixels = {}, None
         if self._layer and self._layer_pixels is None:
@@ -321,12 +468,34 @@ class LiveFigure:
         """Draw one artist over the canvas: a text from its sprite (see TextSprites), the rest as usual."""
         from matplotlib.text import Annotation, Text
 
+        from matplotlib.axis import Axis
+
         if isinstance(artist, Text) and not isinstance(artist, Annotation):
             if self._sprites is None or self._sprites.fig is not self.fig:
                 self._sprites = TextSprites(self.fig)
             self._sprites.draw(artist)
+        elif isinstance(artist, Axis):
+            self._draw_axis(artist)
         else:
             self.fig.draw_artist(artist)
+
+    def _draw_axis(self, axis) -> None:
+        """An axis in a layer: its ticks and grid lines as usual, its tick labels from sprites.
+
+        An axis with a label or an offset text (whose places depend on the tick labels' sizes)
+        is drawn the usual way.
+        """
+        ticks = axis._update_ticks()            # the ticks in view, as Axis.draw finds them
+        if not axis.get_visible() or axis.label.get_text() or axis.major.formatter.get_offset():
+            self.fig.draw_artist(axis)
+            return
+        for tick in ticks:
+            for line in (tick.gridline, tick.tick1line, tick.tick2line):
+                if line.get_visible():
+                    self.fig.draw_artist(line)
+            for label in (tick.label1, tick.label2):
+                if label.get_visible():
+                    self._draw_artist(label)
 
     def _draw_cached_text(self, text) -> None:
         canvas = self.fig.canvas
@@ -339,6 +508,14 @@ class LiveFigure:
         if len(self._snapshots) < self.MAX_TEXT_SNAPSHOTS and text.get_text():
             box = text.get_window_extent(canvas.get_renderer()).expanded(1.0, 1.0).padded(2)
             self._snapshots[key] = canvas.copy_from_bbox(box)
+
+    def warm_texts(self, texts, strings) -> None:
+        """Rasterise strings these texts will show, now, so that their first showing is as quick as later ones."""
+        if self._sprites is None or self._sprites.fig is not self.fig:
+            self._sprites = TextSprites(self.fig)
+        strings = list(strings)
+        for text in texts:
+            self._sprites.prepare(text, strings)
 
     def say(self, text: str) -> None:
         """Show a short message under the controls (empty string clears it; long ones are cut)."""

@@ -17,7 +17,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from . import seq2seq, translation, unrolled
-from .live import InputError, LiveFigure, new_figure
+from .live import CharLine, InputError, LiveFigure, new_figure
 
 MAX_WORDS = 8           # longest source shown (the data has at most 7 words)
 END = "⏎"                # how the end mark <eos> is shown
@@ -118,16 +118,37 @@ class Seq2SeqWidget(LiveFigure):
 
         self.cursor_o = ax_o.add_patch(Rectangle((-0.5, -0.5), 1, TOP, fill=False, ec="#f59e0b", lw=2))
         self.cursor_a = ax_a.add_patch(Rectangle((-0.5, -0.5), 1, MAX_WORDS, fill=False, ec="#f59e0b", lw=2))
-        self.title = fig.suptitle("", fontsize=11, y=0.99)
-        self.subtitle = fig.text(0.5, 0.935, "", ha="center", fontsize=9, color="#374151")
-        # redrawn only when the input changes or the graph pans (its captions and weight names move)
-        self.add_layer(self.h_img, self.c_img, *self.view.static_artists, *self.view.label_artists)
+        # the verdict and step t's candidates change with every input: drawn a character at a time
+        self.title = CharLine(fig, 0.5, 0.972, fontsize=11)
+        self.subtitle = CharLine(fig, 0.5, 0.935, fontsize=9, color="#374151")
+        # redrawn only when the input (words, decoder, feed) changes or the graph pans: everything
+        # but what moves with step t
+        self.add_layer(self.h_img, self.c_img, *self.view.static_artists, *self.view.label_artists,
+                       *self.title.artists, *self.words, self.a_img, self.a_note, self.o_img, *self.o_best,
+                       *[t for row in self.o_runners for t in row], self.wrong)
         self.animate(*self.view.step_artists)
-        self.cache_text(self.title)                       # a string that repeats: pasted from a pixel cache
-        self.animate(*self.words)
-        self.animate(self.a_img, self.a_note, self.o_img, *self.o_best, *[t for row in self.o_runners for t in row],
-                     self.wrong, self.cursor_o, self.cursor_a, self.subtitle)
-        self._encoded = self._labelled = self._every = None
+        self.animate(*self.subtitle.artists, self.cursor_o, self.cursor_a)
+        self._encoded = self._labelled = self._every = self._computed_for = None
+        self._warm()
+
+    def _warm(self) -> None:
+        """Rasterise the characters, words and notes the widget shows, so a learner's first changes are quick."""
+        import matplotlib
+
+        english = [w for w in self.src_vocab.words if w.isalpha()]
+        chars = sorted(set("0123456789abcdefghijklmnopqrstuvwxyz ,.:'()=-…" + "".join(
+            END if w == translation.EOS else w for w in self.tgt_vocab.words if len(w) == 1 or w == translation.EOS)))
+        with matplotlib.rc_context({"text.hinting": "no_hinting"}):       # as render draws them
+            self.warm_texts(self.title.artists[:1] + self.subtitle.artists[:1], chars)
+            self.warm_texts(self.words[:1], english)
+            self.warm_texts([self.a_note], [self._no_attention(True), self._no_attention(False)])
+            self.warm_texts(self.o_best[:1] + [row[0] for row in self.o_runners], chars)
+            token = self.view.texts[f"x{MAX_WORDS}"]
+            for word in english:                          # the graph shrinks a long word to fit its column
+                self.view.set_labels({f"x{MAX_WORDS}": word})
+                self.warm_texts([token], [word])
+            self.view.set_labels({f"x{MAX_WORDS}": ""})
+            self.warm_texts([self.view.texts["d1"], self.view.texts["y1"]], chars + ["<bos>"])
 
     def render(self) -> bytes:
         """As LiveFigure.render, with unhinted text, as the characters' size was fitted to their cells."""
@@ -166,7 +187,11 @@ class Seq2SeqWidget(LiveFigure):
         elif number is None:
             self.note("these are valid words but not how English writes a number 0-9999: "
                      "the model translates them anyway")
-        r = compute(self.params[c["decoder"].value], src, forced)
+        key = (tuple(src), c["decoder"].value, None if forced is None else tuple(forced))
+        if key != self._computed_for:                     # moving t alone reuses the run and the layer
+            self._run, self._computed_for = compute(self.params[c["decoder"].value], src, forced), key
+            self.refresh_layer()
+        r = self._run
         self._draw(r, words, number, reference, forced is not None)
         self.say(" ".join(self._notes))
 
@@ -208,9 +233,7 @@ class Seq2SeqWidget(LiveFigure):
             att[:S, :T] = r["attention"].T
         every = self.params[self.controls["decoder"].value]["dec_W_ih"].shape[1] > self.params[
             self.controls["decoder"].value]["dec_emb"].shape[1]
-        self.a_note.set_text("" if r["attention"] is not None else
-                             "no attention: this decoder sees the English only through C,\n"
-                             + ("as s_0 and as an input at every step" if every else "as its first state s_0 only"))
+        self.a_note.set_text("" if r["attention"] is not None else self._no_attention(every))
         self.a_img.set_array(att.ravel())
         t = self._step(T)
         self._draw_graph(r, words, chars, t)
@@ -227,7 +250,17 @@ class Seq2SeqWidget(LiveFigure):
         top = ",  ".join(f"{chars[t, k]} {r['probs'][t, k]:.2f}" for k in range(TOP))
         self.subtitle.set_text(f"step t = {t + 1}: {top}")
 
+    @staticmethod
+    def _no_attention(every: bool) -> str:
+        return ("no attention: this decoder sees the English only through C,\n"
+                + ("as s_0 and as an input at every step" if every else "as its first state s_0 only"))
+
     def _draw_graph(self, r: dict, words, chars, t: int) -> None:
+        """The unrolled graph, repainted once for all of _update_graph's changes."""
+        with self.view.batch():
+            self._update_graph(r, words, chars, t)
+
+    def _update_graph(self, r: dict, words, chars, t: int) -> None:
         """The unrolled graph: words right-aligned next to C, the decoder's steps, C's and α's edges, step t lit."""
         S, T, view = len(words), len(r["ids"]), self.view
         enc = [f"{k}{j}" for j in range(MAX_WORDS - S + 1, MAX_WORDS + 1) for k in "xe"]

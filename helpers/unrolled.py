@@ -81,6 +81,7 @@ Example, in a LiveFigure subclass (notebook 02's widget does this, in helpers.rn
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -574,9 +575,24 @@ class GraphView:
                                             for n in self.spec.nodes])
         return self._role_cache[t]
 
+    @contextmanager
+    def batch(self):
+        """Inside this block, updates (labels, values, weights, hidden nodes, length, step) repaint once, at its end."""
+        self._deferred: set | None = set()
+        try:
+            yield self
+        finally:
+            parts, self._deferred = self._deferred, None
+            if parts:
+                self._paint(cells="cells" in parts, edges="edges" in parts, step="step" in parts)
+
     def _paint(self, cells: bool = True, edges: bool = True, step: bool = True) -> None:
         """Update the colours that depend on what changed: values (cells), weights (edges), t (all)."""
         if self.t is None:
+            return
+        deferred = getattr(self, "_deferred", None)
+        if deferred is not None:                       # inside batch(): painted once at its end
+            deferred.update(k for k, on in (("cells", cells), ("edges", edges), ("step", step)) if on)
             return
         codes = self._codes(self.t)
         shown = np.array([n.id not in self.hidden for n in self.spec.nodes])

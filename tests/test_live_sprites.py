@@ -78,3 +78,109 @@ def test_clipped_text_is_cut_at_its_axes_and_far_off_texts_cost_nothing():
     right_edge = fig.bbox.width * 0.75
     assert changed[1].size and changed[1].max() <= right_edge + 1, "nothing drawn right of the axes"
     assert len(sprites.sprites) == 1, "the far text was skipped, not rasterised"
+
+
+def test_a_text_anchored_off_the_canvas_is_drawn_if_it_reaches_in_and_skipped_if_not():
+    fig = new_figure(4, 2, dpi=80)
+    W = fig.bbox.width
+    reaches = fig.text((W + 20) / W, 0.5, "a right-aligned label", ha="right", fontsize=12)   # 20 px past the edge
+    beyond = fig.text((W + 200) / W, 0.5, "a label", ha="right", fontsize=12)                   # all of it past
+    fig.canvas.draw()
+    before = np.asarray(fig.canvas.buffer_rgba()).copy()
+    sprites = TextSprites(fig)
+    sprites.draw(reaches)
+    assert (np.asarray(fig.canvas.buffer_rgba()) != before).any(), "its left part is on the canvas"
+    sprites.draw(beyond)
+    assert len(sprites.sprites) == 1, "the text that cannot reach the canvas was not rasterised"
+
+
+def test_the_clip_box_limits_what_is_drawn_and_what_is_rasterised():
+    fig = new_figure(4, 2, dpi=80)
+    ax = fig.add_axes((0.25, 0.25, 0.5, 0.5))
+    ax.set(xlim=(0, 10), ylim=(0, 10))
+    near = ax.text(10.3, 5, "just past", clip_on=True)            # starts past the right edge: clipped away
+    inside = ax.text(11, 5, "just past", ha="right", clip_on=True)  # reaches back into the axes
+    out = ax.text(30, 5, "out", clip_on=True)                      # far past the clip box, on the canvas
+    fig.canvas.draw()
+    sprites = TextSprites(fig)
+    before = np.asarray(fig.canvas.buffer_rgba()).copy()
+    sprites.draw(near)
+    assert (np.asarray(fig.canvas.buffer_rgba()) == before).all()
+    sprites.draw(inside)
+    assert (np.asarray(fig.canvas.buffer_rgba()) != before).any()
+    sprites.draw(out)
+    assert ("out" not in {k[0] for k in sprites.sprites}), "a text outside its clip box is not rasterised"
+
+
+def test_char_line_centres_its_string_and_reads_back():
+    from helpers.live import CharLine
+
+    fig = new_figure(6, 2, dpi=72)
+    line = CharLine(fig, 0.5, 0.5, fontsize=10)
+    line.set_text("3847: right")
+    assert line.get_text() == "3847: right"
+    shown = [a for a in line.artists if a.get_text()]
+    assert "".join(a.get_text() for a in shown) == "3847: right"
+    xs = [a.get_position()[0] for a in shown]
+    assert np.allclose(np.diff(xs), line.cell) and abs((xs[0] + xs[-1]) / 2 - 0.5) < 1e-9   # even cells, centred
+    line.set_text("x" * (line.cells + 10))
+    assert len(line.get_text()) == line.cells and line.get_text().endswith("…")
+
+
+def test_encode_png_gives_the_exact_pixels_in_one_zlib_stream():
+    import io
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    from helpers.live import encode_png
+
+    rng = np.random.default_rng(0)
+    for h, w in [(547, 756), (3, 2), (1001, 301)]:          # large ones are deflated in two halves at once
+        rgba = rng.integers(0, 256, (h, w, 4), dtype=np.uint8)
+        rgba[: h // 3] = 255
+        png = encode_png(rgba)
+        assert (np.asarray(Image.open(io.BytesIO(png)).convert("RGB")) == rgba[:, :, :3]).all()
+        i = png.index(b"IDAT")
+        n = struct.unpack(">I", png[i - 4:i])[0]
+        assert len(zlib.decompress(png[i + 4:i + 4 + n])) == h * (3 * w + 1)    # decompress checks Adler-32
+
+
+def test_a_boxed_text_sprite_holds_its_box():
+    plain, (first, cached), sprites = _pictures(lambda ax: ax.text(5, 3, "boxed", bbox=dict(fc="#fde68a", ec="k")))
+    assert len(sprites.sprites) == 1, "drawn from a sprite, not the usual way"
+    fill = np.array([0xfd, 0xe6, 0x8a])
+    n0, n1 = ((np.abs(img - fill).sum(-1) < 10).sum() for img in (plain, first))
+    assert n0 > 200 and abs(n1 - n0) <= 0.05 * n0, (n0, n1)
+
+
+def test_an_axis_in_a_layer_draws_its_tick_labels_from_sprites():
+    from helpers.live import LiveFigure
+
+    class Axes(LiveFigure):
+        def __init__(self):
+            super().__init__()
+            self.fig = new_figure(4, 2, dpi=80)
+            self.ax = self.fig.add_axes((0.1, 0.2, 0.8, 0.7))
+            self.ax.grid(True)
+            self.add_layer(self.ax.xaxis)
+
+        def refresh(self):
+            pass
+
+    w = Axes()
+    for hi in (10, 37, 10):
+        w.ax.set_xlim(0, hi)
+        w.refresh_layer()
+        w.render()
+        mine = np.asarray(w.fig.canvas.buffer_rgba())[..., :3].astype(int).copy()
+        w.ax.xaxis.set_animated(False)
+        w.fig.canvas.draw()                                   # matplotlib's own picture of the same axis
+        plain = np.asarray(w.fig.canvas.buffer_rgba())[..., :3].astype(int).copy()
+        w.ax.xaxis.set_animated(True)
+        w.invalidate()
+        n0, r0, c0 = _ink(plain)
+        n1, r1, c1 = _ink(mine)
+        assert abs(n1 - n0) <= 0.1 * n0 and abs(r1 - r0) <= 1 and abs(c1 - c0) <= 1, (hi, (n0, r0, c0), (n1, r1, c1))
+    assert {k[0] for k in w._sprites.sprites} >= {"0", "10"}

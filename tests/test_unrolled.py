@@ -325,3 +325,34 @@ def test_a_shorter_source_hides_the_first_encoder_steps():
     assert view.texts["x2"].get_visible()
     with pytest.raises(ValueError, match="'e9' is not in this seq2seq spec"):
         view.set_hidden(["e9"])
+
+
+def test_changes_made_in_a_batch_repaint_once_with_the_same_colours():
+    S, T = 4, 6
+    alpha = np.random.default_rng(0).dirichlet(np.ones(S), T)
+    weights = {(f"e{j + 1}", f"s{t + 1}"): alpha[t, j] for t in range(T) for j in range(S)}
+    values = {f"s{i}": np.random.default_rng(i).normal(size=16) for i in range(1, 4)}
+
+    def update(view):
+        view.set_hidden(["x1", "e1"])
+        view.set_length(5)
+        view.set_edge_weights(weights)
+        view.set_values(values, clear=True)
+        view.set_step(3)
+
+    one, batched = (view_of(unrolled.seq2seq_spec(S, T, attention=True)) for _ in range(2))
+    update(one)
+    painted = []
+    original = batched._paint_cells
+    batched._paint_cells = lambda *a: (painted.append(1), original(*a))[1]
+    with batched.batch():
+        update(batched)
+        assert painted == [], "nothing is painted inside the batch"
+    assert painted == [1], "one repaint at its end"
+    for a, b in [(one.cells.get_facecolors(), batched.cells.get_facecolors()),
+                 (one.lines.get_colors(), batched.lines.get_colors()),
+                 (one.lines.get_linewidths(), batched.lines.get_linewidths()),
+                 (one.outlines.get_edgecolors(), batched.outlines.get_edgecolors()),
+                 (one.veil.get_facecolors(), batched.veil.get_facecolors())]:
+        assert np.allclose(a, b)
+    assert drawn(one)[0] == drawn(batched)[0]
