@@ -158,6 +158,7 @@ def bench_notebooks(paths, runs: int) -> dict:
     """Median time of `runs` executions and the headline figures of each notebook."""
     out = {}
     for path in paths:
+        speed = machine_speed(repeats=1)["ms"]      # the machine's speed drifts: measured next to each notebook
         times, figures, cells = [], [], []
         for _ in range(runs):
             with tempfile.TemporaryDirectory() as tmp:
@@ -169,7 +170,8 @@ def bench_notebooks(paths, runs: int) -> dict:
         same = all(f == figures[0] for f in figures)
         per_cell = median_cells(cells)
         out[path.name] = {"median_s": statistics.median(times), "runs_s": times,
-                          "headlines": figures[-1], "same_figures_every_run": same, "cells": per_cell}
+                          "headlines": figures[-1], "same_figures_every_run": same, "cells": per_cell,
+                          "speed_ms": speed}
         top = ", ".join(f"cell {c['cell']} {c['s']:.1f} s" for c in slowest(per_cell))
         print(f"{path.name}: {statistics.median(times):.1f} s  {figures[-1] and len(figures[-1])} figures"
               f"{'' if same else '  (FIGURES DIFFER BETWEEN RUNS)'}; slowest: {top}", flush=True)
@@ -273,8 +275,18 @@ def markdown(results: dict) -> str:
               f"Notebook times are the median of {results['runs']} runs in a fresh kernel; widget times are "
               f"from a new control value to the new image, over ≥ {MIN_CHANGES} changes.",
               speed_line(results.get("speed")).capitalize() + f" ({SPEED_WORKLOAD}; lower is faster): "
-              "`python scripts/bench.py --speed` prints your machine's figure, to compare with this one."]
+              "`python scripts/bench.py --speed` prints your machine's figure, to compare with this one."
+              + _speed_drift(results)]
     return "\n".join(lines)
+
+
+def _speed_drift(results: dict) -> str:
+    """The range of the speed figures measured before each notebook, if any (a shared machine drifts)."""
+    per = [nb["speed_ms"] for nb in results["notebooks"].values() if nb.get("speed_ms")]
+    if not per:
+        return ""
+    return (f" Measured before each notebook's runs, the same figure ranged from {min(per):.0f} to {max(per):.0f} ms "
+            "during this benchmark (each notebook's is in the slowest-cells table below).")
 
 
 def slowest_cells_markdown(results: dict) -> str:
@@ -282,16 +294,20 @@ def slowest_cells_markdown(results: dict) -> str:
     lines = ["## Slowest cells", "",
              f"The {SLOWEST_CELLS} slowest code cells of each notebook (kernel time, median over the runs; "
              "cell = position among all the notebook's cells, counted from 0). Every cell's time is in results.json.",
-             "", "| notebook | runs in | slowest cells |", "|---|---|---|"]
+             "", "| notebook | runs in | machine speed before it | slowest cells |", "|---|---|---|---|"]
     for name, nb in sorted(results["notebooks"].items()):
         cells = nb.get("cells")
         if not cells:
-            lines.append(f"| {name} | {nb['median_s']:.1f} s | not measured |")
+            lines.append(f"| {name} | {nb['median_s']:.1f} s | {_ms(nb.get('speed_ms'))} | not measured |")
             continue
         top = "<br>".join(f"cell {c['cell']}: {c['s']:.1f} s `{c['source'].replace('|', '/').replace('`', '')}`"
                           for c in slowest(cells))
-        lines.append(f"| {name} | {nb['median_s']:.1f} s | {top} |")
+        lines.append(f"| {name} | {nb['median_s']:.1f} s | {_ms(nb.get('speed_ms'))} | {top} |")
     return "\n".join(lines)
+
+
+def _ms(v) -> str:
+    return f"{v:.0f} ms" if v else "—"
 
 
 def _fmt(v: float) -> str:

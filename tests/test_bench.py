@@ -71,14 +71,18 @@ def _results():
              {"cell": 7, "s": 1.0, "source": "plot()"}, {"cell": 9, "s": 0.1, "source": "done"}]
     return {"date": "2026-12-01", "machine": "a CPU", "runs": 3, "course_s": 5.3, "widgets": {},
             "speed": {"ms": 432.1, "torch_ms": 400.0, "numpy_ms": 32.1},
-            "notebooks": {"00_start_here.ipynb": {"median_s": 5.3, "headlines": {}, "cells": cells}}}
+            "notebooks": {"00_start_here.ipynb": {"median_s": 5.3, "headlines": {}, "cells": cells, "speed_ms": 97.6},
+                          "01_one_step.ipynb": {"median_s": 1.0, "headlines": {}, "cells": cells, "speed_ms": 151.2}}}
 
 
 def test_table_footer_and_results_md_report_speed_and_slowest_cells():
     table = bench.markdown(_results())
     assert table.splitlines()[-1].startswith("Machine speed: 432 ms for the reference workload (")
+    assert table.splitlines()[-1].endswith("ranged from 98 to 151 ms during this benchmark "
+                                           "(each notebook's is in the slowest-cells table below).")
     md = bench.slowest_cells_markdown(_results())
     row = next(line for line in md.splitlines() if line.startswith("| 00_start_here"))
+    assert row.startswith("| 00_start_here.ipynb | 5.3 s | 98 ms | ")
     assert row.index("cell 5: 4.0 s") < row.index("cell 7: 1.0 s") < row.index("cell 2: 0.2 s")
     assert "cell 9" not in row and "train(/)" in row  # a | would break the table
 
