@@ -108,9 +108,9 @@ class TextSprites:
     string and its style, not on where it goes: it is drawn once, on a transparent scratch
     canvas, with its offset from the text's anchor point; later the same string in the same
     style is blended onto the canvas at its anchor plus that offset (clipped as the text is;
-    within a pixel of where matplotlib would put it); a boxed text's sprite holds its box. Turned
-    texts, and texts with a clip path, path effects or wrapping, are drawn the usual way; texts anchored far off the
-    canvas are not drawn.
+    within a pixel of where matplotlib would put it); a boxed text's sprite holds its box.
+    Turned texts, and texts with a clip path, path effects or wrapping, are drawn the usual
+    way; texts that cannot reach the canvas (or their clip box) are not drawn.
     """
 
     MAX_SPRITES = 5000
@@ -466,14 +466,11 @@ class LiveFigure:
 
     def _draw_artist(self, artist) -> None:
         """Draw one artist over the canvas: a text from its sprite (see TextSprites), the rest as usual."""
+        from matplotlib.axis import Axis
         from matplotlib.text import Annotation, Text
 
-        from matplotlib.axis import Axis
-
         if isinstance(artist, Text) and not isinstance(artist, Annotation):
-            if self._sprites is None or self._sprites.fig is not self.fig:
-                self._sprites = TextSprites(self.fig)
-            self._sprites.draw(artist)
+            self._text_sprites().draw(artist)
         elif isinstance(artist, Axis):
             self._draw_axis(artist)
         else:
@@ -511,11 +508,15 @@ class LiveFigure:
 
     def warm_texts(self, texts, strings) -> None:
         """Rasterise strings these texts will show, now, so that their first showing is as quick as later ones."""
-        if self._sprites is None or self._sprites.fig is not self.fig:
-            self._sprites = TextSprites(self.fig)
         strings = list(strings)
         for text in texts:
-            self._sprites.prepare(text, strings)
+            self._text_sprites().prepare(text, strings)
+
+    def _text_sprites(self) -> TextSprites:
+        """The sprite cache of this widget's figure (a new one if the figure was replaced)."""
+        if self._sprites is None or self._sprites.fig is not self.fig:
+            self._sprites = TextSprites(self.fig)
+        return self._sprites
 
     def say(self, text: str) -> None:
         """Show a short message under the controls (empty string clears it; long ones are cut)."""
