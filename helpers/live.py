@@ -75,16 +75,18 @@ def _adler32_combine(a1: int, a2: int, len2: int) -> int:
     return (s1 % base) | ((s2 % base) << 16)
 
 
-_POOL_HOLDER: list = []
+_POOL_HOLDER: dict = {}
 
 
 def _pool():
-    """One worker thread for the other half of a PNG (made on first use)."""
-    if not _POOL_HOLDER:
+    """One worker thread for the other half of a PNG (made on first use, and anew in a forked process)."""
+    import os
+
+    if _POOL_HOLDER.get("pid") != os.getpid():          # a forked child inherits the pool but not its thread
         from concurrent.futures import ThreadPoolExecutor
 
-        _POOL_HOLDER.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="png"))
-    return _POOL_HOLDER[0]
+        _POOL_HOLDER.update(pid=os.getpid(), pool=ThreadPoolExecutor(max_workers=1, thread_name_prefix="png"))
+    return _POOL_HOLDER["pool"]
 
 
 def figure_png(fig: Figure, dpi: int = 80) -> bytes:

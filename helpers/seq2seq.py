@@ -191,16 +191,16 @@ def train(model, pairs, held_out=None, steps: int = 200, batch: int = 64, lr: fl
 
 def train_side_by_side(models: dict, pairs, held_out=None, steps: int = 200, batch: int = 64, lr: float = 1e-2,
                        seed: int = 0) -> dict:
-    """Train several models the same way (same batches, steps and lr), one thread each: {name: history}.
+    """Train several models in place the same way (same batches, steps and lr), at once: {name: history}.
 
-    helpers.training.side_by_side: two cores train two models at once, and the result is the
-    same as training them one after the other.
+    helpers.training.side_by_side: two cores train two models at once (in processes of their
+    own on Linux), and the result is the same as training them one after the other.
     """
     from .training import side_by_side
 
     return side_by_side({name: (lambda m=m, name=name: train(m, pairs, held_out, steps, batch, lr, seed,
                                                               live=False, desc=name))
-                         for name, m in models.items()}, show=False)
+                         for name, m in models.items()}, show=False, modules=models)
 
 
 def subset(pairs, index):

@@ -1,5 +1,8 @@
 """helpers.training.side_by_side: several trainings at once give what each gives alone."""
+import os
+
 import numpy as np
+import pytest
 import torch
 
 from helpers import training
@@ -114,3 +117,76 @@ def test_models_built_inside_side_by_side_jobs_get_their_own_seeds():
     with training.seeded_torch(1):
         torch.rand(10)
     assert torch.equal(torch.rand(3), x), "the global generator is as it was"
+
+
+def _in_place_job(model, seed: int, steps: int = 30):
+    """Train `model` in place (a GRU and a linear read-out); return its history."""
+    def run():
+        g = torch.Generator().manual_seed(seed)
+        x, y = torch.randn(8, 6, 3, generator=g), torch.randint(0, 2, (8, 6), generator=g)
+        return training.fit_torch(model, lambda m, step: torch.nn.functional.cross_entropy(
+            m[1](m[0](x)[0]).reshape(-1, 2), y.reshape(-1)), steps, lr=0.05, live=False)
+    return run
+
+
+def _two_models():
+    with training.seeded_torch(3):
+        return {name: torch.nn.ModuleList([torch.nn.GRU(3, 8, batch_first=True), torch.nn.Linear(8, 2)])
+                for name in ("a", "b")}
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_side_by_side_with_modules_trains_them_in_place_as_alone(monkeypatch, fork):
+    """Forked (Linux) or in threads: the modules end with the weights, gradients and flags of one-at-a-time training."""
+    monkeypatch.setattr(training, "FORK", fork)
+    alone, together = _two_models(), _two_models()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    expected = {name: _in_place_job(m, seed)() for (name, m), seed in zip(alone.items(), (0, 1))}
+    torch.set_num_threads(threads)
+    parent = os.getpid()
+    got = training.side_by_side({name: _in_place_job(m, seed) for (name, m), seed in zip(together.items(), (0, 1))},
+                                show=False, modules=together)
+    assert os.getpid() == parent and torch.get_num_threads() == threads
+    for name in alone:
+        assert got[name]["loss"] == expected[name]["loss"]
+        for p, q in zip(alone[name].parameters(), together[name].parameters(), strict=True):
+            assert torch.equal(p, q) and torch.equal(p.grad, q.grad)
+        assert [m.training for m in together[name].modules()] == [m.training for m in alone[name].modules()]
+    assert not torch.equal(together["a"][1].weight, _two_models()["a"][1].weight), "training changed the weights"
+
+
+def test_forked_jobs_pass_on_errors_and_results_that_cannot_be_sent(monkeypatch):
+    monkeypatch.setattr(training, "FORK", True)
+    models = _two_models()
+
+    def broken():
+        raise ValueError("boom")
+    with pytest.raises(ValueError, match="boom"):
+        training.side_by_side({"ok": _in_place_job(models["a"], 0, 3), "broken": broken}, show=False, modules=models)
+    with pytest.raises(RuntimeError, match="cannot be sent back"):
+        training.side_by_side({"a": lambda: (lambda: 1)}, show=False, modules={"a": models["a"]})
+    with pytest.raises(RuntimeError, match="ended without a result"):
+        training.side_by_side({"a": lambda: os._exit(3)}, show=False, modules={"a": models["a"]})
+    assert torch.get_num_threads() >= 1
+
+
+def test_a_forked_job_can_draw_a_widget_picture(monkeypatch):
+    """The PNG encoder's worker thread is not inherited by a fork: the child makes its own."""
+    from helpers import live
+
+    monkeypatch.setattr(training, "FORK", True)
+    big = np.random.default_rng(0).integers(0, 255, (600, 500, 4), dtype=np.uint8)
+    here = live.encode_png(big)                                  # the parent's worker thread exists now
+    model = torch.nn.Linear(2, 1)
+
+    def encode_or_none():                                        # None (a failure, not a hang) if it never ends
+        import threading
+
+        out = []
+        worker = threading.Thread(target=lambda: out.append(live.encode_png(big)), daemon=True)
+        worker.start()
+        worker.join(30)
+        return out[0] if out else None
+    got = training.side_by_side({"png": encode_or_none}, show=False, modules={"png": model})
+    assert got["png"] == here
