@@ -136,19 +136,20 @@ class Seq2SeqWidget(LiveFigure):
         import matplotlib
 
         english = [w for w in self.src_vocab.words if w.isalpha()]
-        chars = sorted(set("0123456789abcdefghijklmnopqrstuvwxyz ,.:'()=-…" + "".join(
-            END if w == translation.EOS else w for w in self.tgt_vocab.words if len(w) == 1 or w == translation.EOS)))
+        german = sorted({END if w == translation.EOS else w for w in self.tgt_vocab.words
+                         if len(w) == 1 or w == translation.EOS})                 # what the decoder can write
+        chars = sorted(set("0123456789abcdefghijklmnopqrstuvwxyz ,.:'()=-…" + "".join(german)))
         with matplotlib.rc_context({"text.hinting": "no_hinting"}):       # as render draws them
             self.warm_texts(self.title.artists[:1] + self.subtitle.artists[:1], chars)
             self.warm_texts(self.words[:1], english)
             self.warm_texts([self.a_note], [self._no_attention(True), self._no_attention(False)])
-            self.warm_texts(self.o_best[:1] + [row[0] for row in self.o_runners], chars)
+            self.warm_texts(self.o_best[:1] + [row[0] for row in self.o_runners], german)
             token = self.view.texts[f"x{MAX_WORDS}"]
             for word in english:                          # the graph shrinks a long word to fit its column
                 self.view.set_labels({f"x{MAX_WORDS}": word})
                 self.warm_texts([token], [word])
             self.view.set_labels({f"x{MAX_WORDS}": ""})
-            self.warm_texts([self.view.texts["d1"], self.view.texts["y1"]], chars + ["<bos>"])
+            self.warm_texts([self.view.texts["d1"], self.view.texts["y1"]], german + ["<bos>"])
 
     def render(self) -> bytes:
         """As LiveFigure.render, with unhinted text, as the characters' size was fitted to their cells."""
