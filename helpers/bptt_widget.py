@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
-from .live import InputError, LiveFigure, new_figure
+from .live import CharLine, InputError, LiveFigure, new_figure
 
 T_MAX = 100
 FLOOR, CEIL = 1e-16, 1e16          # the plot's range; values beyond it are drawn at the edge
@@ -87,16 +88,24 @@ class GradientFlowWidget(LiveFigure):
         ax.axhline(1, color="k", lw=0.6)
         ax.set(yscale="log", ylim=(FLOOR, CEIL), xlim=(0, T),
                title="how much of the gradient reaches k steps back", yticks=10.0 ** np.arange(-16, 17, 4))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))   # k counts steps
         ax.text(0.5, -0.1, "k: steps back from the last step T", transform=ax.transAxes, ha="center", va="top")
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize=8, frameon=False)
+        # two boxed lines in the chart's top right corner, a character at a time (CharLine): each new
+        # T or radius is a new string, and pasting cached characters costs far less than a new text
+        right, top = ax.get_position().x1 - 0.02 * ax.get_position().width, ax.get_position().y1
         box = dict(boxstyle="round", fc="white", ec="#d1d5db")
-        self.f_and_T = ax.text(0.98, 0.96, "", transform=ax.transAxes, ha="right", va="top", fontsize=9, bbox=box)
-        self.setting = ax.text(0.98, 0.83, "", transform=ax.transAxes, ha="right", va="top", fontsize=9, bbox=box)
+        ascent = 9 / 72 * 0.8 / self.fig.get_figheight()                 # a 9-point font's capitals, figure units
+        self.f_and_T = CharLine(self.fig, right, top - 0.04 * ax.get_position().height - ascent, fontsize=9,
+                                ha="right", box=box, cells=40)
+        self.setting = CharLine(self.fig, right, top - 0.17 * ax.get_position().height - ascent, fontsize=9,
+                                ha="right", box=box, cells=60)
         # the k axis runs 0..T: a cached layer, redrawn when T changes; the rest is redrawn each time
         self.ax, self._T = ax, None
         self.add_layer(ax.xaxis)
-        self.animate(self.ring, self.eig, self.ref, self.jac, self.grad, self.f_and_T, self.setting)
+        self.animate(self.ring, self.eig, self.ref, self.jac, self.grad, *self.f_and_T.artists,
+                     *self.setting.artists)
         self.readout = widgets.HTML()
         self.controls = {
             "radius": widgets.FloatSlider(value=radius, min=0.5, max=2.5, step=0.05,
@@ -107,6 +116,14 @@ class GradientFlowWidget(LiveFigure):
         }
         self.connect()
         self.update()
+        self._warm()
+
+    def _warm(self) -> None:
+        """Rasterise the k axis's numbers and the corner lines' characters now: a first drag of T stays quick."""
+        ticks = self.ax.xaxis.get_major_ticks(12)          # made now: a new tick costs a few ms
+        self.warm_texts([ticks[0].label1], [str(k) for k in range(T_MAX + 1)])
+        chars = sorted(set("0123456789.,=-′ " + "".join(NONLINEARITIES) + "radius average slope f T"))
+        self.warm_texts([self.f_and_T.artists[1], self.setting.artists[1]], chars)
 
     def layout(self) -> widgets.Widget:
         """Controls, message, the numbers in words, then the picture."""

@@ -278,26 +278,42 @@ class CharLine:
 
     A title that changes with every input (a number, a probability) would be laid out and
     rasterised anew each time; here each character is a sprite (TextSprites) pasted in its
-    cell, so only characters never seen before cost anything. Position in figure coordinates;
-    ha "center" or "left" (of the line's first cell).
+    cell, so only characters never seen before cost anything. Position in figure coordinates
+    (x, and y the baseline); ha "center", "left" (of the first cell) or "right" (of the last).
+    box: a FancyBboxPatch style (say dict(boxstyle="round", fc="white", ec="grey")) drawn
+    around the string, fitted to its length; it is the first of `artists`.
     """
 
     FONT = "DejaVu Sans Mono"
 
     def __init__(self, fig: Figure, x: float, y: float, fontsize: float, ha: str = "center", color="black",
-                 cells: int | None = None, weight: str = "normal"):
+                 cells: int | None = None, weight: str = "normal", box: dict | None = None):
         from matplotlib.font_manager import FontProperties
 
-        if ha not in ("center", "left"):
-            raise ValueError(f"ha must be 'center' or 'left', got {ha!r}")
-        self.fig, self.x, self.ha, self._text = fig, x, ha, ""
+        if ha not in ("center", "left", "right"):
+            raise ValueError(f"ha must be 'center', 'left' or 'right', got {ha!r}")
+        self.fig, self.x, self.y, self.ha, self._text = fig, x, y, ha, ""
         prop = FontProperties(family=self.FONT, size=fontsize, weight=weight)
         renderer = fig.canvas.get_renderer()
         one, many = (renderer.get_text_width_height_descent("m" * n, prop, ismath=False)[0] for n in (1, 21))
         self.cell = (many - one) / 20 / fig.bbox.width                 # one character's advance, figure units
-        self.cells = cells or int((1 - x if ha == "left" else 1) / self.cell)
+        room = {"left": 1 - x, "right": x, "center": 1}[ha]
+        self.cells = cells or int(room / self.cell)
         self.artists = [fig.text(x, y, "", ha="center", va="baseline", fontproperties=prop, color=color)
                         for _ in range(self.cells)]
+        self.box = None
+        if box is not None:
+            from matplotlib.patches import FancyBboxPatch
+
+            _, height, descent = renderer.get_text_width_height_descent("Mg", prop, ismath=False)
+            self._rise = ((height - descent) / fig.dpi, descent / fig.dpi)      # inches above, below the baseline
+            style = dict(box)
+            shape = style.pop("boxstyle", "round")
+            pad = 0.3 * fontsize / 72                                            # as a Text's box: 0.3 font sizes
+            self.box = FancyBboxPatch((0, 0), 0, 0, boxstyle=f"{shape},pad={pad}",
+                                      transform=fig.dpi_scale_trans, visible=False, **style)
+            fig.add_artist(self.box)
+            self.artists.insert(0, self.box)
 
     def set_text(self, text: str) -> None:
         """Show this string (cut with an ellipsis if longer than the line)."""
@@ -305,11 +321,17 @@ class CharLine:
         if len(text) > self.cells:
             text = text[:self.cells - 1] + "…"
         self._text = text
-        start = self.x - (len(text) * self.cell / 2 if self.ha == "center" else 0)
-        for i, artist in enumerate(self.artists):
+        width = len(text) * self.cell
+        start = self.x - {"center": width / 2, "left": 0, "right": width}[self.ha]
+        for i, artist in enumerate(self.artists[1:] if self.box is not None else self.artists):
             artist.set_text(text[i] if i < len(text) else "")
             if i < len(text):
                 artist.set_x(start + (i + 0.5) * self.cell)
+        if self.box is not None:
+            w_in, h_in = self.fig.get_size_inches()
+            up, down = self._rise
+            self.box.set_bounds(start * w_in, self.y * h_in - down, width * w_in, up + down)
+            self.box.set_visible(bool(text))
 
     def get_text(self) -> str:
         return self._text
@@ -317,6 +339,8 @@ class CharLine:
     def set_visible(self, visible: bool) -> None:
         for artist in self.artists:
             artist.set_visible(visible)
+        if self.box is not None and not self._text:
+            self.box.set_visible(False)
 
 
 class LiveFigure:

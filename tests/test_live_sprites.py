@@ -184,3 +184,26 @@ def test_an_axis_in_a_layer_draws_its_tick_labels_from_sprites():
         n1, r1, c1 = _ink(mine)
         assert abs(n1 - n0) <= 0.1 * n0 and abs(r1 - r0) <= 1 and abs(c1 - c0) <= 1, (hi, (n0, r0, c0), (n1, r1, c1))
     assert {k[0] for k in w._sprites.sprites} >= {"0", "10"}
+
+
+def test_char_line_right_aligned_with_a_box_fits_its_string():
+    from helpers.live import CharLine
+
+    fig = new_figure(6, 2, dpi=72)
+    line = CharLine(fig, 0.9, 0.5, fontsize=10, ha="right", box=dict(boxstyle="round", fc="white", ec="grey"))
+    assert line.artists[0] is line.box and not line.box.get_visible()
+    for text in ("T = 5", "radius = 1.00,  average slope f′ = 0.54"):
+        line.set_text(text)
+        shown = [a for a in line.artists[1:] if a.get_text()]
+        assert "".join(a.get_text() for a in shown) == text
+        right_edge = shown[-1].get_position()[0] + line.cell / 2
+        assert abs(right_edge - 0.9) < 1e-9                                   # the last cell ends at x
+        x, y, w, h = line.box.get_x(), line.box.get_y(), line.box.get_width(), line.box.get_height()
+        inches = fig.get_size_inches()
+        assert abs((x + w) / inches[0] - 0.9) < 1e-9 and abs(w / inches[0] - len(text) * line.cell) < 1e-9
+        assert y < 0.5 * inches[1] < y + h                                    # around the baseline
+        assert line.box.get_visible()
+    line.set_text("")
+    assert not line.box.get_visible()
+    with pytest.raises(ValueError, match="ha"):
+        CharLine(fig, 0.5, 0.5, fontsize=10, ha="top")
