@@ -34,33 +34,37 @@ def canvas_png(canvas: FigureCanvasAgg) -> bytes:
 
 
 def encode_png(rgba: np.ndarray) -> bytes:
-    """A minimal RGB PNG (no row filters, fast zlib): a few times faster than a general encoder.
+    """A minimal PNG of an (h, w, 4) RGBA or (h, w, 3) RGB uint8 array (no row filters, fast zlib).
 
-    A large image is compressed in two halves at once (zlib releases the GIL), the halves joined
-    into one zlib stream.
+    A few times faster than a general encoder: RGBA rows are copied as they are (dropping the
+    alpha channel would cost more than deflating it), and a large image is compressed in two
+    halves at once (zlib releases the GIL), the halves joined into one zlib stream.
     """
-    h, w, _ = rgba.shape
+    h, w, channels = rgba.shape
+    if channels not in (3, 4):
+        raise ValueError(f"expected an (h, w, 3) or (h, w, 4) array, got shape {rgba.shape}")
     if h * w < 200_000 or h < 2:
         data, adler = _deflate_rows(rgba, True, True)
     else:
         half = _pool().submit(_deflate_rows, rgba[:h // 2], True, False)
         tail, adler_tail = _deflate_rows(rgba[h // 2:], False, True)
         head, adler_head = half.result()
-        data, adler = head + tail, _adler32_combine(adler_head, adler_tail, (h - h // 2) * (3 * w + 1))
+        data, adler = head + tail, _adler32_combine(adler_head, adler_tail, (h - h // 2) * (channels * w + 1))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+    colour_type = 6 if channels == 4 else 2
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour_type, 0, 0, 0))
             + chunk(b"IDAT", data + struct.pack(">I", adler)) + chunk(b"IEND", b""))
 
 
 def _deflate_rows(rgba: np.ndarray, first: bool, last: bool) -> tuple[bytes, int]:
-    """Rows (h, w, 4) as PNG scanlines, deflated (the zlib header if first, the final block if last); their Adler-32."""
-    h, w, _ = rgba.shape
-    raw = np.empty((h, 3 * w + 1), np.uint8)
+    """Rows (h, w, c) as PNG scanlines, deflated (the zlib header if first, the final block if last); their Adler-32."""
+    h, w, c = rgba.shape
+    raw = np.empty((h, c * w + 1), np.uint8)
     raw[:, 0] = 0                                  # filter type "none" for every row
-    raw[:, 1:].reshape(h, w, 3)[...] = rgba[:, :, :3]
+    raw[:, 1:] = np.ascontiguousarray(rgba, dtype=np.uint8).reshape(h, c * w)
     z = zlib.compressobj(1, zlib.DEFLATED, 15 if first else -15)
     out = z.compress(raw) + z.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
     return (out[:-4] if first and last else out), zlib.adler32(raw)      # the trailer is written once, after
@@ -658,7 +662,7 @@ def animated_png(pngs: list[bytes], ms_per_frame: int = 700) -> bytes:
 
 
 def png_rgb(png: bytes) -> np.ndarray:
-    """The pixels (h, w, 3) of a PNG: read directly if encode_png wrote it, else with PIL."""
+    """The colour pixels (h, w, 3) of a PNG: read directly if encode_png wrote it, else with PIL."""
     pos, header, idat = 8, None, []
     while pos + 8 <= len(png):
         n, kind = struct.unpack(">I4s", png[pos:pos + 8])
@@ -668,16 +672,16 @@ def png_rgb(png: bytes) -> np.ndarray:
         elif kind == b"IDAT":
             idat.append(body)
         pos += 12 + n
-    if header is not None and header[2:] == (8, 2, 0, 0, 0):
-        w, h = header[:2]
+    if header is not None and header[2] == 8 and header[3] in (2, 6) and header[4:] == (0, 0, 0):
+        w, h, c = header[0], header[1], 3 if header[3] == 2 else 4
         try:
             raw = np.frombuffer(zlib.decompress(b"".join(idat)), np.uint8)
         except zlib.error:
             raw = np.empty(0, np.uint8)
-        if raw.size == h * (3 * w + 1):
-            raw = raw.reshape(h, 3 * w + 1)
+        if raw.size == h * (c * w + 1):
+            raw = raw.reshape(h, c * w + 1)
             if not raw[:, 0].any():                       # no row filters: the bytes are the pixels
-                return raw[:, 1:].reshape(h, w, 3)
+                return raw[:, 1:].reshape(h, w, c)[:, :, :3]
     from PIL import Image
 
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))

@@ -137,14 +137,17 @@ def test_encode_png_gives_the_exact_pixels_in_one_zlib_stream():
     from helpers.live import encode_png
 
     rng = np.random.default_rng(0)
-    for h, w in [(547, 756), (3, 2), (1001, 301)]:          # large ones are deflated in two halves at once
-        rgba = rng.integers(0, 256, (h, w, 4), dtype=np.uint8)
-        rgba[: h // 3] = 255
-        png = encode_png(rgba)
-        assert (np.asarray(Image.open(io.BytesIO(png)).convert("RGB")) == rgba[:, :, :3]).all()
+    for h, w, c in [(547, 756, 4), (3, 2, 4), (1001, 301, 4), (547, 756, 3), (5, 7, 3)]:   # large: two halves at once
+        pixels = rng.integers(0, 256, (h, w, c), dtype=np.uint8)
+        pixels[: h // 3] = 255
+        png = encode_png(pixels)
+        image = Image.open(io.BytesIO(png))
+        assert image.mode == ("RGBA" if c == 4 else "RGB") and (np.asarray(image) == pixels).all()
         i = png.index(b"IDAT")
         n = struct.unpack(">I", png[i - 4:i])[0]
-        assert len(zlib.decompress(png[i + 4:i + 4 + n])) == h * (3 * w + 1)    # decompress checks Adler-32
+        assert len(zlib.decompress(png[i + 4:i + 4 + n])) == h * (c * w + 1)    # decompress checks Adler-32
+    with pytest.raises(ValueError, match="shape"):
+        encode_png(np.zeros((4, 4, 2), np.uint8))
 
 
 def test_a_boxed_text_sprite_holds_its_box():

@@ -79,8 +79,8 @@ def test_fast_png_encoder_round_trips():
 
     rgba = np.random.default_rng(0).integers(0, 256, (7, 5, 4), dtype=np.uint8)
     img = Image.open(io.BytesIO(encode_png(rgba)))
-    assert img.size == (5, 7) and img.mode == "RGB"
-    assert np.array_equal(np.asarray(img), rgba[:, :, :3])
+    assert img.size == (5, 7) and img.mode == "RGBA"
+    assert np.array_equal(np.asarray(img), rgba)
 
 
 # -- notebook 00's "Try this" and closing questions ---------------------------------
