@@ -255,11 +255,11 @@ def side_by_side(jobs: dict, show: bool = True, title: str = "training loss", mo
     """Run independent training jobs {name: job()} at once, torch on one thread each: {name: what job() returned}.
 
     Each job's result is what it gives alone on one thread, so with two cores two models
-    train in about the time of one. Jobs that train modules built before the call name them
-    in `modules` ({name: module or list of modules}): on Linux those jobs then run in forked
-    processes, which share no interpreter lock (faster when a step is many small torch
-    operations), and the modules get the trained weights back; elsewhere, and for
-    jobs that build their own models, threads. Same results either way (tested).
+    train in about the time of one. Jobs run in threads, unless `modules` names the modules
+    each job trains in place ({name: module or list of modules}, built before the call): then,
+    on Linux, every job runs in a forked process (no interpreter lock shared: faster when a
+    step is many small torch operations), its result must be picklable, and the modules get
+    their trained weights back. Same results either way (tested).
     With show, one picture of every job's loss (a job returns a history, or a tuple holding
     one) and a summary per job.
     """
