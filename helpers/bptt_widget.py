@@ -104,8 +104,7 @@ class GradientFlowWidget(LiveFigure):
         # the k axis runs 0..T: a cached layer, redrawn when T changes; the rest is redrawn each time
         self.ax, self._T = ax, None
         self.add_layer(ax.xaxis)
-        self.animate(self.ring, self.eig, self.ref, self.jac, self.grad, *self.f_and_T.artists,
-                     *self.setting.artists)
+        self.animate(self.ring, self.eig, self.ref, self.jac, self.grad, self.f_and_T, self.setting)
         self.readout = widgets.HTML()
         self.controls = {
             "radius": widgets.FloatSlider(value=radius, min=0.5, max=2.5, step=0.05,

@@ -142,7 +142,7 @@ class CaptionWidget(LiveFigure):
         self.info = widgets.HTML(value="")          # decoder, score, step details: text outside the figure
         self.result = None
         self.add_layer(self.img, self.v_img, split, self.h_img, self.p_img, self.pick)   # redrawn per caption
-        self.add_layer(*self.in_text, *self.title.artists)                            # change with the caption
+        self.add_layer(*self.in_text, self.title)                            # change with the caption
         self.animate(*self.marks)                                                    # moves with the step
         self.base = (list(self._layer), list(self._dynamic))
         self.views = {m: self._graph(m) for m in self.models}                        # the unrolled graph, per model

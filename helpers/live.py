@@ -251,7 +251,10 @@ class TextSprites:
             if len(self.sprites) >= self.MAX_SPRITES:
                 self.sprites.clear()
             self.sprites[key] = self._make(text, anchor)
-        sprite = self.sprites[key]
+        self._paste(self.sprites[key], anchor, text.get_clip_box() if text.get_clip_on() else None)
+
+    def _paste(self, sprite, anchor, cb=None) -> None:
+        """Blend a sprite onto the canvas at an anchor (buffer pixels), inside the clip box cb if any."""
         if sprite is None:                                # nothing to see (say, only spaces)
             return
         colour, keep, dr, dc = sprite
@@ -262,7 +265,6 @@ class TextSprites:
         top, left = int(round(anchor[1] + dr)), int(round(anchor[0] + dc))
         r0, c0, r1, c1 = top, left, top + colour.shape[0], left + colour.shape[1]
         lo_r, lo_c, hi_r, hi_c = 0, 0, H, W
-        cb = text.get_clip_box() if text.get_clip_on() else None
         if cb is not None:
             clip = self._clips.get(id(cb))
             if clip is None:
@@ -345,6 +347,41 @@ class CharLine:
             artist.set_visible(visible)
         if self.box is not None and not self._text:
             self.box.set_visible(False)
+
+    def get_visible(self) -> bool:
+        return self.artists[-1].get_visible()
+
+    def set_animated(self, animated: bool) -> None:
+        for artist in self.artists:
+            artist.set_animated(animated)
+
+    def draw(self, sprites: TextSprites) -> None:
+        """Paste the line onto the canvas: its box, then each character's sprite in its cell.
+
+        The same pixels as drawing each character's Text through `sprites`, for less: one style
+        key and one transform for the whole line, then a look-up per character.
+        """
+        chars = self.artists[1:] if self.box is not None else self.artists
+        if self.box is not None and self.box.get_visible():
+            self.fig.draw_artist(self.box)
+        if not self._text or not chars[0].get_visible():
+            return
+        first = chars[0]
+        style = sprites._key(first)
+        if style is None or first.get_clip_box() is not None and first.get_clip_on():
+            for artist in chars[:len(self._text)]:
+                sprites.draw(artist)
+            return
+        style = style[1:]
+        a, b, c, d, e, f = first.get_transform().get_matrix().ravel().tolist()[:6]
+        H = self.fig.bbox.height
+        for artist, ch in zip(chars, self._text):
+            key = (ch,) + style
+            if key not in sprites.sprites:
+                sprites.draw(artist)                       # rasterised now, pasted from then on
+                continue
+            x, y = artist.get_position()
+            sprites._paste(sprites.sprites[key], (a * x + b * y + c, H - (d * x + e * y + f)))
 
 
 class LiveFigure:
@@ -499,7 +536,9 @@ class LiveFigure:
         from matplotlib.axis import Axis
         from matplotlib.text import Annotation, Text
 
-        if isinstance(artist, Text) and not isinstance(artist, Annotation):
+        if isinstance(artist, CharLine):
+            artist.draw(self._text_sprites())
+        elif isinstance(artist, Text) and not isinstance(artist, Annotation):
             self._text_sprites().draw(artist)
         elif isinstance(artist, Axis):
             self._draw_axis(artist)

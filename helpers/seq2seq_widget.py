@@ -124,10 +124,10 @@ class Seq2SeqWidget(LiveFigure):
         # redrawn only when the input (words, decoder, feed) changes or the graph pans: everything
         # but what moves with step t
         self.add_layer(self.h_img, self.c_img, *self.view.static_artists, *self.view.label_artists,
-                       *self.title.artists, *self.words, self.a_img, self.a_note, self.o_img, *self.o_best,
+                       self.title, *self.words, self.a_img, self.a_note, self.o_img, *self.o_best,
                        *[t for row in self.o_runners for t in row], self.wrong)
         self.animate(*self.view.step_artists)
-        self.animate(*self.subtitle.artists, self.cursor_o, self.cursor_a)
+        self.animate(self.subtitle, self.cursor_o, self.cursor_a)
         self._encoded = self._labelled = self._every = self._computed_for = None
         self._warm()
 

@@ -210,3 +210,35 @@ def test_char_line_right_aligned_with_a_box_fits_its_string():
     assert not line.box.get_visible()
     with pytest.raises(ValueError, match="ha"):
         CharLine(fig, 0.5, 0.5, fontsize=10, ha="top")
+
+
+@pytest.mark.parametrize("box", [None, dict(boxstyle="round", fc="white", ec="grey")])
+def test_a_char_line_drawn_whole_matches_its_characters_drawn_one_by_one(box):
+    from helpers.live import CharLine, LiveFigure, png_rgb
+
+    class Lines(LiveFigure):
+        def __init__(self, whole: bool):
+            super().__init__()
+            self.fig = new_figure(5, 1.5, dpi=72)
+            self.fig.add_axes((0.1, 0.1, 0.8, 0.5)).plot([0, 1], [0, 1])
+            self.line = CharLine(self.fig, 0.95, 0.8, fontsize=10, ha="right", box=box)
+            self.add_layer(*([self.line] if whole else self.line.artists))
+            self.text = "f = tanh,  T = 50"
+
+        def refresh(self):
+            self.line.set_text(self.text)
+            self.refresh_layer()
+
+    pictures = []
+    for whole in (True, False):
+        w = Lines(whole)
+        shots = []
+        for text in ("f = tanh,  T = 50", "radius = 1.25, slope 0.5", "f = tanh,  T = 50"):   # new, new, cached
+            w.text = text
+            w.update()
+            shots.append(png_rgb(w.image.value))
+        assert not w.errors
+        pictures.append(shots)
+    for a, b in zip(*pictures, strict=True):
+        assert np.array_equal(a, b)
+    assert not np.array_equal(pictures[0][0], pictures[0][1])
