@@ -337,6 +337,7 @@ class GraphView:
         from matplotlib.collections import LineCollection
 
         self.paths = [self._route(e) for e in self.spec.edges]
+        self._path_x = np.array([(p[:, 0].min(), p[:, 0].max()) for p in self.paths]).reshape(-1, 2)   # (E, 2)
         self.lines = self.ax.add_collection(LineCollection(self.paths, linewidths=1.3, capstyle="butt", zorder=2))
         self.heads = self._heads(self.ax)
 
@@ -627,7 +628,9 @@ class GraphView:
         att = self.is_attention
         colours[att, 3] = np.where(codes[self._dst[att]] == 2, 0.15 + 0.85 * w[att], 0.0)
         colours[~(shown[self._src] & shown[self._dst]), 3] = 0
-        keep = np.flatnonzero(colours[:, 3] > 0)                                    # draw only what shows
+        lo, hi = self.ax.get_xlim()
+        in_view = (self._path_x[:, 1] >= min(lo, hi)) & (self._path_x[:, 0] <= max(lo, hi))   # crosses the window
+        keep = np.flatnonzero((colours[:, 3] > 0) & in_view)                        # draw only what shows
         if keep.tobytes() != getattr(self, "_kept", None):                          # which edges show changed
             self._kept = keep.tobytes()
             self.drawn_edges = [(self.spec.edges[i].src, self.spec.edges[i].dst) for i in keep]
