@@ -344,7 +344,8 @@ def _grid(ax, rows: int, cols: int, **kw):
 
 
 def demo() -> Seq2SeqWidget:
-    """The widget on untrained weights (for the benchmark: the cost does not depend on training)."""
+    """The widget on untrained weights, for the benchmark: its output runs all MAX_STEPS steps instead of
+    stopping at <eos>, the widget's most expensive case (tested)."""
     data = translation.load()
     V_src, V_tgt = len(data["src_vocab"]), len(data["tgt_vocab"])
     return Seq2SeqWidget({name: seq2seq.numpy_params(seq2seq.make_model(V_src, V_tgt, seed=0, **kw))

@@ -91,3 +91,22 @@ def test_speed_option_prints_only_the_figure():
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench.py"), "--speed"], capture_output=True,
                          text=True, check=True, timeout=120).stdout
     assert re.fullmatch(r"machine speed: \d+ ms for the reference workload\n", out)
+
+
+def test_widget_figures_are_the_median_of_runs_taken_in_turn(monkeypatch):
+    order, p95 = [], {"helpers.a": iter([30.0, 50.0, 20.0]), "helpers.b": iter([5.0, 6.0, 7.0])}
+
+    def fake(module):
+        order.append(module)
+        value = next(p95[module])
+        return {"changes": 31, "median_ms": value / 2, "p95_ms": value, "controls": ["t"]}
+    monkeypatch.setattr(bench, "bench_widget", fake)
+    monkeypatch.setattr(bench, "machine_speed", lambda: {"ms": 123.4})
+    monkeypatch.setattr(bench, "notebook_of", lambda m: "00_start_here.ipynb")
+    out = bench.bench_widgets(["helpers.a", "helpers.b"], runs=3)
+    assert order == ["helpers.a", "helpers.b"] * 3                      # in turn, not one widget's runs in a row
+    assert out["helpers.a"]["p95_ms"] == 30.0 and out["helpers.a"]["runs_p95_ms"] == [30.0, 50.0, 20.0]
+    assert out["helpers.b"]["median_ms"] == 3.0 and out["helpers.a"]["speed_ms"] == 123.4
+    results = {**_results(), "widgets": out}
+    assert "the median of 3 such runs per widget (taken in turn across the widgets); the machine speed figure " \
+           "before them: 123 ms." in bench.markdown(results)

@@ -394,3 +394,11 @@ def test_widget_graph_shows_cs_edges_and_attention_only_where_the_decoder_has_th
     before = widget.image.value
     c["t"].value = 4
     assert widget.image.value != before and widget.view.t == 4
+
+
+def test_the_benchmarked_demo_widget_is_its_most_expensive_case():
+    """Untrained, the demo's decoder never writes <eos>: every number it is driven through fills all MAX_STEPS."""
+    widget = w_mod.demo()
+    for n in (31, 205, 3847, 9999):
+        widget.controls["number"].value = n
+        assert len(widget._run["ids"]) == w_mod.MAX_STEPS and not widget.errors
