@@ -51,12 +51,14 @@ def encode_png(rgba: np.ndarray) -> bytes:
         head, adler_head = half.result()
         data, adler = head + tail, _adler32_combine(adler_head, adler_tail, (h - h // 2) * (channels * w + 1))
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
     colour_type = 6 if channels == 4 else 2
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour_type, 0, 0, 0))
-            + chunk(b"IDAT", data + struct.pack(">I", adler)) + chunk(b"IEND", b""))
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour_type, 0, 0, 0))
+            + _chunk(b"IDAT", data + struct.pack(">I", adler)) + _chunk(b"IEND", b""))
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def _deflate_rows(rgba: np.ndarray, first: bool, last: bool) -> tuple[bytes, int]:
@@ -666,13 +668,9 @@ def animated_png(pngs: list[bytes], ms_per_frame: int = 700) -> bytes:
         if f.shape != frames[0].shape:
             raise ValueError(f"every frame must have the first one's shape {frames[0].shape}, got {f.shape}")
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    def deflate(rgb: np.ndarray) -> bytes:
-        raw = np.zeros((rgb.shape[0], 3 * rgb.shape[1] + 1), np.uint8)      # filter byte 0: "none"
-        raw[:, 1:] = rgb.reshape(rgb.shape[0], -1)
-        return zlib.compress(raw.tobytes(), 1)
+    def deflate(rgb: np.ndarray) -> bytes:                 # one whole zlib stream of the rows
+        data, adler = _deflate_rows(rgb, True, True)
+        return data + struct.pack(">I", adler)
 
     boxes, before = [], None
     for f in frames:
@@ -688,15 +686,15 @@ def animated_png(pngs: list[bytes], ms_per_frame: int = 700) -> bytes:
 
     with ThreadPoolExecutor(2) as pool:                   # zlib lets go of the interpreter lock: two at once
         data = list(pool.map(lambda fb: deflate(fb[0][fb[1][0]:fb[1][2], fb[1][1]:fb[1][3]]), zip(frames, boxes)))
-    out = [b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)),
-           chunk(b"acTL", struct.pack(">II", len(frames), 0))]
+    out = [b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)),
+           _chunk(b"acTL", struct.pack(">II", len(frames), 0))]
     seq = 0
     for k, ((y0, x0, y1, x1), d) in enumerate(zip(boxes, data)):
-        out.append(chunk(b"fcTL", struct.pack(">IIIIIHHBB", seq, x1 - x0, y1 - y0, x0, y0, ms_per_frame, 1000,
+        out.append(_chunk(b"fcTL", struct.pack(">IIIIIHHBB", seq, x1 - x0, y1 - y0, x0, y0, ms_per_frame, 1000,
                                               0, 0)))        # dispose: none, blend: source
-        out.append(chunk(b"IDAT", d) if k == 0 else chunk(b"fdAT", struct.pack(">I", seq + 1) + d))
+        out.append(_chunk(b"IDAT", d) if k == 0 else _chunk(b"fdAT", struct.pack(">I", seq + 1) + d))
         seq += 1 if k == 0 else 2
-    out.append(chunk(b"IEND", b""))
+    out.append(_chunk(b"IEND", b""))
     return b"".join(out)
 
 
